@@ -1,0 +1,236 @@
+"""The fixed part of the schema. Module record tables are built from metadata in `records_schema`.
+
+One database (a SQLite file or a PostgreSQL database/schema) holds one org: a sandbox is
+another database, so no table carries an org id (ADR 0003).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from secteur.adapters.db.types import ID_START, UTCDateTime, id_column, ref
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+
+def seed_id_sequence(connection: sa.Connection, table_name: str) -> None:
+    """Make SQLite hand out ids from ID_START, as PostgreSQL's identity columns do."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table_name, ID_START - 1)
+        )
+
+
+def _table(name: str, *columns: Any) -> sa.Table:
+    """A table whose `id` is assigned by the database from ID_START."""
+    table = sa.Table(name, metadata, id_column(), *columns, sqlite_autoincrement=True)
+
+    @event.listens_for(table, "after_create")
+    def _seed(target: sa.Table, connection: sa.Connection, **_: Any) -> None:
+        seed_id_sequence(connection, target.name)
+
+    return table
+
+
+def _stamps() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("created_time", UTCDateTime, nullable=False),
+        sa.Column("modified_time", UTCDateTime, nullable=False),
+        sa.Column("created_by", sa.BigInteger, nullable=True),
+        sa.Column("modified_by", sa.BigInteger, nullable=True),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    ]
+
+
+org = _table(
+    "org",
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("zgid", sa.String(32), nullable=False),
+    sa.Column("time_zone", sa.String(64), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("country", sa.String(100), nullable=True),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("primary_email", sa.String(200), nullable=True),
+    sa.Column("production_org_id", sa.BigInteger, nullable=True),
+    # Bumped on every metadata change so that every process reloads its metadata cache.
+    sa.Column("metadata_version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("settings", sa.JSON, nullable=False, default=dict),
+    *_stamps(),
+)  # fmt: skip
+
+roles = _table(
+    "roles",
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("description", sa.String(500), nullable=True),
+    ref("reporting_to", "roles.id", index=True),
+    sa.Column("share_with_peers", sa.Boolean, nullable=False, server_default=sa.false()),
+    *_stamps(),
+)  # fmt: skip
+
+profiles = _table(
+    "profiles",
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("description", sa.String(500), nullable=True),
+    sa.Column("custom", sa.Boolean, nullable=False),
+    # {"admin": bool, "modules": {"Accounts": {"view": bool, "create": …}}, "permissions": {…}}
+    sa.Column("permissions", sa.JSON, nullable=False),
+    *_stamps(),
+)  # fmt: skip
+
+users = _table(
+    "users",
+    sa.Column("first_name", sa.String(100), nullable=True),
+    sa.Column("last_name", sa.String(100), nullable=False),
+    sa.Column("email", sa.String(200), nullable=False),
+    # Lower-cased e-mail: the login and the uniqueness key.
+    sa.Column("email_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    ref("role_id", "roles.id", nullable=False, index=True),
+    ref("profile_id", "profiles.id", nullable=False),
+    ref("reporting_to", "users.id"),
+    sa.Column("phone", sa.String(30), nullable=True),
+    sa.Column("time_zone", sa.String(64), nullable=True),
+    sa.Column("locale", sa.String(16), nullable=True),
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    *_stamps(),
+)  # fmt: skip
+
+modules = _table(
+    "modules",
+    sa.Column("api_name", sa.String(50), nullable=False, unique=True),
+    sa.Column("singular_label", sa.String(100), nullable=False),
+    sa.Column("plural_label", sa.String(100), nullable=False),
+    sa.Column("table_name", sa.String(60), nullable=False, unique=True),
+    sa.Column("display_field", sa.String(50), nullable=False),
+    sa.Column("sequence", sa.Integer, nullable=False),
+    *_stamps(),
+)  # fmt: skip
+
+fields = _table(
+    "fields",
+    ref("module_id", "modules.id", nullable=False, index=True),
+    sa.Column("api_name", sa.String(50), nullable=False),
+    sa.Column("api_name_key", sa.String(50), nullable=False),
+    sa.Column("label", sa.String(100), nullable=False),
+    sa.Column("data_type", sa.String(32), nullable=False),
+    sa.Column("column_name", sa.String(60), nullable=False),
+    sa.Column("mandatory", sa.Boolean, nullable=False),
+    sa.Column("custom", sa.Boolean, nullable=False),
+    sa.Column("read_only", sa.Boolean, nullable=False),
+    sa.Column("system", sa.Boolean, nullable=False),
+    sa.Column("length", sa.Integer, nullable=True),
+    sa.Column("decimal_place", sa.Integer, nullable=True),
+    sa.Column("picklist", sa.JSON, nullable=False),
+    sa.Column("lookup_module", sa.String(50), nullable=True),
+    sa.Column("sequence", sa.Integer, nullable=False),
+    *_stamps(),
+    sa.UniqueConstraint("module_id", "api_name_key"),
+)  # fmt: skip
+
+layouts = _table(
+    "layouts",
+    ref("module_id", "modules.id", nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    *_stamps(),
+)  # fmt: skip
+
+# OAuth: every secret is stored as a SHA-256 digest of a high-entropy random value (ADR 0004).
+oauth_clients = _table(
+    "oauth_clients",
+    sa.Column("client_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("redirect_uri", sa.String(500), nullable=True),
+    sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+    *_stamps(),
+)  # fmt: skip
+
+oauth_grants = _table(
+    "oauth_grants",
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    ref("client_id", "oauth_clients.id", nullable=False),
+    ref("user_id", "users.id", nullable=False),
+    sa.Column("scopes", sa.String(2000), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime, nullable=True),
+    sa.Column("created_time", UTCDateTime, nullable=False),
+)  # fmt: skip
+
+oauth_refresh_tokens = _table(
+    "oauth_refresh_tokens",
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    ref("client_id", "oauth_clients.id", nullable=False),
+    ref("user_id", "users.id", nullable=False),
+    sa.Column("scopes", sa.String(2000), nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Column("created_time", UTCDateTime, nullable=False),
+)  # fmt: skip
+
+oauth_access_tokens = _table(
+    "oauth_access_tokens",
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    ref("client_id", "oauth_clients.id", nullable=True),
+    ref("refresh_token_id", "oauth_refresh_tokens.id", index=True),
+    ref("user_id", "users.id", nullable=False),
+    sa.Column("scopes", sa.String(2000), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Column("created_time", UTCDateTime, nullable=False),
+)  # fmt: skip
+
+audit_events = _table(
+    "audit_events",
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor_id", sa.BigInteger, nullable=True),
+    # "record" or a configuration resource: "field", "role", "profile", "user", "org", …
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("module", sa.String(50), nullable=True),
+    sa.Column("entity_id", sa.BigInteger, nullable=False),
+    # "create", "update", "delete", "restore", …
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("before", sa.JSON, nullable=True),
+    sa.Column("after", sa.JSON, nullable=True),
+    sa.Index("ix_audit_events_entity", "entity", "module", "entity_id", "id"),
+)  # fmt: skip
+
+# Side effects written in the saving transaction and delivered after commit (00-product.md step 7).
+outbox = _table(
+    "outbox",
+    sa.Column("created_time", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("deliver_after", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.String(2000), nullable=True),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Index("ix_outbox_pending", "delivered_at", "deliver_after"),
+)  # fmt: skip
+
+# The recycle bin: a deleted record leaves its module table (so live queries and indexes never
+# carry dead rows) and waits here, whole, to be listed or restored.
+deleted_records = sa.Table(
+    "deleted_records", metadata,
+    sa.Column("module", sa.String(50), primary_key=True),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("display_name", sa.String(255), nullable=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("owner_id", sa.BigInteger, nullable=True),
+    sa.Column("created_by", sa.BigInteger, nullable=True),
+    sa.Column("deleted_by", sa.BigInteger, nullable=True),
+    sa.Column("deleted_time", UTCDateTime, nullable=False),
+    sa.Index("ix_deleted_records_time", "module", "deleted_time"),
+)  # fmt: skip

@@ -1,0 +1,24 @@
+"""Case-insensitive text, defined once for every evaluator (criteria.md: comparisons ignore case)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+from secteur.domain.fields import MULTISELECT_SEPARATOR
+
+
+def fold(value: str) -> str:
+    """The comparison key of a text value: NFC-normalised, then Unicode case-folded.
+
+    Stored beside every text-like value, so SQL compares exactly what Python compares.
+    """
+    return unicodedata.normalize("NFC", value).casefold()
+
+
+def fold_multiselect(values: Iterable[str]) -> str | None:
+    """The searchable form of a multi-select value: folded items between separators."""
+    items = [fold(v) for v in values]
+    if not items:
+        return None
+    return MULTISELECT_SEPARATOR + MULTISELECT_SEPARATOR.join(items) + MULTISELECT_SEPARATOR
