@@ -8,7 +8,7 @@ neither SQLite's ASCII-only `lower()` nor PostgreSQL's locale-dependent one coul
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from alembic.operations import Operations
 from secteur.adapters.db.tables import seed_id_sequence
 from secteur.adapters.db.types import UTCDateTime, id_column
 from secteur.domain.fields import KIND_OF, DataType, Field, Kind, Module
+from secteur.domain.text import fold, fold_multiselect
 
 # System columns every record table has, besides those of the system fields.
 SYSTEM_COLUMNS = ("id", "version", "approval_state", "process_flow")
@@ -127,3 +128,39 @@ def index_field(connection: sa.Connection, module: Module, f: Field) -> None:
 def tables_for(modules: Iterable[Module]) -> dict[str, RecordTable]:
     metadata = sa.MetaData()
     return {m.api_name: RecordTable(m, build_table(m, metadata)) for m in modules}
+
+
+def to_row(module: Module, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values for canonical field values (api_name → value), folded shadows included.
+
+    Canonical values: str for text and picklists, int/float for numbers, bool, date, aware
+    datetime, a tuple of str for multi-selects, an int id for lookups. Empty is None.
+    """
+    row: dict[str, Any] = {}
+    for api_name, value in values.items():
+        f = module.field(api_name)
+        if f is None or f.kind is Kind.TERRITORIES:
+            continue
+        if f.kind is Kind.MULTISELECT:
+            items = list(value or ())
+            row[f.column] = items or None
+            row[f.fold_column] = fold_multiselect(items)
+        elif f.folded:
+            row[f.column] = value
+            row[f.fold_column] = None if value is None else fold(value)
+        else:
+            row[f.column] = value
+    return row
+
+
+def from_row(module: Module, row: Mapping[str, Any]) -> dict[str, Any]:
+    """Canonical field values (api_name → value) of a stored row; absent columns are skipped."""
+    values: dict[str, Any] = {}
+    for f in module.fields:
+        if f.kind is Kind.TERRITORIES or f.column not in row:
+            continue
+        value = row[f.column]
+        if f.kind is Kind.MULTISELECT:
+            value = tuple(value) if value else ()
+        values[f.api_name] = value
+    return values
