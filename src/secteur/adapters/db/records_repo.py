@@ -1,0 +1,137 @@
+"""Records in their module tables: set-based reads and batched writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from secteur.adapters.db import tables as t
+from secteur.adapters.db.records_schema import RecordTable, from_row, to_row
+from secteur.domain.audit import jsonable
+from secteur.domain.fields import Kind, Module
+from secteur.domain.records import StoredRecord
+
+SYSTEM_KEYS = ("id", "owner_id", "created_by", "modified_by", "created_time", "modified_time",
+               "version", "approval_state", "process_flow")  # fmt: skip
+
+
+def stored(module: Module, row: Mapping[str, Any]) -> StoredRecord:
+    return StoredRecord(
+        id=row["id"], owner_id=row["owner_id"], created_by=row["created_by"],
+        modified_by=row["modified_by"], created_time=row["created_time"],
+        modified_time=row["modified_time"], version=row["version"],
+        values=from_row(module, row), approval_state=row["approval_state"],
+        process_flow=bool(row["process_flow"]),
+    )  # fmt: skip
+
+
+def data_columns(rt: RecordTable) -> list[sa.ColumnElement[Any]]:
+    """Every column but the folded shadows (which only queries need)."""
+    return [c for c in rt.table.c if not c.name.endswith("__ci")]
+
+
+def select_records(rt: RecordTable) -> sa.Select[Any]:
+    return sa.select(*data_columns(rt))
+
+
+def fetch(conn: sa.Connection, rt: RecordTable, ids: Iterable[int],
+          where: sa.ColumnElement[bool] | None = None) -> dict[int, StoredRecord]:
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    query = select_records(rt).where(rt.table.c.id.in_(wanted))
+    if where is not None:
+        query = query.where(where)
+    return {r["id"]: stored(rt.module, r) for r in conn.execute(query).mappings()}
+
+
+def fetch_page(conn: sa.Connection, rt: RecordTable, query: sa.Select[Any]) -> list[StoredRecord]:
+    return [stored(rt.module, r) for r in conn.execute(query).mappings()]
+
+
+def insert(conn: sa.Connection, rt: RecordTable, records: Sequence[Mapping[str, Any]],
+           system: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert records (canonical values + system columns); ids in the order given."""
+    if not records:
+        return []
+    rows = [{**_complete(rt, to_row(rt.module, values)), **sys}
+            for values, sys in zip(records, system, strict=True)]  # fmt: skip
+    result = conn.execute(
+        rt.table.insert().returning(rt.table.c.id, sort_by_parameter_order=True), rows
+    )
+    return [int(r[0]) for r in result]
+
+
+def _complete(rt: RecordTable, row: dict[str, Any]) -> dict[str, Any]:
+    """Give every data column a value, so one executemany statement serves every row."""
+    for f in rt.module.fields:
+        if f.system or f.kind is Kind.TERRITORIES:
+            continue
+        row.setdefault(f.column, None)
+        if f.folded:
+            row.setdefault(f.fold_column, None)
+    return row
+
+
+def update(conn: sa.Connection, rt: RecordTable, record_id: int, version: int,
+           changes: Mapping[str, Any], system: Mapping[str, Any]) -> bool:
+    """Write changed values if the record is still at `version`; bumps the version."""
+    table = rt.table
+    result = conn.execute(
+        table.update()
+        .where(table.c.id == record_id, table.c.version == version)
+        .values(**to_row(rt.module, changes), **system, version=table.c.version + 1)
+    )
+    return result.rowcount == 1
+
+
+def move_to_recycle_bin(conn: sa.Connection, rt: RecordTable, records: Sequence[StoredRecord],
+                        now: datetime, actor: int) -> None:  # fmt: skip
+    if not records:
+        return
+    display = rt.module.display_field
+    conn.execute(
+        t.deleted_records.insert(),
+        [
+            {
+                "module": rt.module.api_name, "id": r.id,
+                "display_name": _display(r.values.get(display)),
+                "data": {"values": jsonable(dict(r.values)),
+                         **{k: jsonable(getattr(r, k)) for k in SYSTEM_KEYS if k != "id"}},
+                "owner_id": r.owner_id, "created_by": r.created_by, "deleted_by": actor,
+                "deleted_time": now,
+            }  # fmt: skip
+            for r in records
+        ],
+    )
+    conn.execute(rt.table.delete().where(rt.table.c.id.in_([r.id for r in records])))
+
+
+def _display(value: Any) -> str | None:
+    return None if value is None else str(value)[:255]
+
+
+def display_names(conn: sa.Connection, rt: RecordTable, ids: Iterable[int]) -> dict[int, str]:
+    """The display name (e.g. Account_Name) of each existing record among `ids`."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    f = rt.module.field(rt.module.display_field)
+    assert f is not None
+    names: dict[int, str] = {}
+    for chunk_start in range(0, len(wanted), 500):
+        chunk = wanted[chunk_start : chunk_start + 500]
+        query = sa.select(rt.table.c.id, rt.column(f)).where(rt.table.c.id.in_(chunk))
+        names.update({row[0]: row[1] for row in conn.execute(query)})
+    return names
+
+
+def existing_ids(conn: sa.Connection, rt: RecordTable, ids: Iterable[int]) -> set[int]:
+    wanted = list(set(ids))
+    if not wanted:
+        return set()
+    query = sa.select(rt.table.c.id).where(rt.table.c.id.in_(wanted))
+    return {int(row[0]) for row in conn.execute(query)}
