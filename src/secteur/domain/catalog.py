@@ -7,8 +7,9 @@ admins can add custom fields and edit picklist values.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
-from secteur.domain.fields import DataType, Field, Module, PicklistValue, column_for
+from secteur.domain.fields import DEFAULT_LENGTH, DataType, Field, Module, PicklistValue, column_for
 
 INDUSTRIES = (
     "Aerospace", "Agriculture", "Automotive", "Banking", "Chemicals", "Construction",
@@ -49,6 +50,7 @@ DEAL_STAGES: tuple[tuple[str, int, str], ...] = (
 # Ids of standard metadata are fixed so that every org (and every sandbox copy of it) agrees.
 MODULE_ID_BASE = 3652397000000002000
 FIELD_ID_BASE = 3652397000000100000
+PICKLIST_ID_BASE = 3652397000000200000
 
 
 def _picklist(values: Iterable[str]) -> tuple[PicklistValue, ...]:
@@ -90,6 +92,7 @@ def _f(
         picklist=tuple(picklist),
         lookup_module=lookup,
         read_only=read_only,
+        length=DEFAULT_LENGTH.get(data_type),
     )
 
 
@@ -210,7 +213,12 @@ def standard_modules() -> tuple[Module, ...]:
                     api_name=f.api_name, label=f.label, data_type=f.data_type, column=f.column,
                     id=FIELD_ID_BASE + m_index * 1000 + f_index + 1, mandatory=f.mandatory,
                     read_only=f.read_only, system=f.system, length=f.length,
-                    picklist=f.picklist, lookup_module=f.lookup_module, sequence=f_index + 1,
+                    picklist=tuple(
+                        replace(v, id=PICKLIST_ID_BASE + m_index * 100_000 + f_index * 1000
+                                + v.sequence_number)
+                        for v in f.picklist
+                    ),
+                    lookup_module=f.lookup_module, sequence=f_index + 1,
                 )  # fmt: skip
             )
         modules.append(

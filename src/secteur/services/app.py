@@ -6,10 +6,11 @@ API, CLI, worker and web all build one `Secteur` and run every use case in a `Tx
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -99,6 +100,8 @@ class Secteur:
         self.pipeline = Pipeline()
         # Extra ways a user may see records (territories add one); OR-ed with the role rules.
         self.visibility_rules: list[VisibilityRule] = []
+        # Deliverers of outbox messages by kind (mail, webhooks… as features add them).
+        self.outbox_handlers: dict[str, Callable[[Mapping[str, Any]], None]] = {}
 
     def state(self, conn: sa.Connection) -> OrgState:
         """The cached org state, reloaded when another transaction changed metadata."""

@@ -45,3 +45,11 @@ class Conflict(ServiceError):
     def __init__(self, message: str = "the resource was changed by someone else",
                  details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
         super().__init__("CONFLICT", message, details or {})
+
+
+class ItemFailure(ServiceError):
+    """A failure that concerns one item of a batch (reported in its place, not for the call)."""
+
+
+def item_failure(code: str, message: str, **details: Any) -> ItemFailure:
+    return ItemFailure(code, message, details)

@@ -92,9 +92,10 @@ def write_records(
     trigger: Sequence[str] | None = None,
     duplicate_check_fields: Sequence[str] | None = None,
     expected_version: int | None = None,
+    max_batch: int | None = MAX_BATCH,
 ) -> list[ItemResult]:
     """Validate and write a batch; one result per item, in order."""
-    if len(items) > MAX_BATCH:
+    if max_batch is not None and len(items) > max_batch:
         raise ServiceError("LIMIT_EXCEEDED", f"more than {MAX_BATCH} records in one call",
                            {"limit": MAX_BATCH})  # fmt: skip
     if mode is not Mode.UPDATE:

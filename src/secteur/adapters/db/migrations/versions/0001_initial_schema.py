@@ -12,7 +12,6 @@ from alembic import op
 from secteur.adapters.db.tables import seed_id_sequence
 from secteur.adapters.db.types import UTCDateTime
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -96,7 +95,7 @@ def upgrade() -> None:
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("redirect_uri", sa.String(length=500), nullable=True),
-        sa.Column("revoked", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("revoked", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("created_time", UTCDateTime(), nullable=False),
         sa.Column("modified_time", UTCDateTime(), nullable=False),
         sa.Column("created_by", sa.BigInteger(), nullable=True),
@@ -186,7 +185,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("description", sa.String(length=500), nullable=True),
         sa.Column("reporting_to", sa.BigInteger(), nullable=True),
-        sa.Column("share_with_peers", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("share_with_peers", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("created_time", UTCDateTime(), nullable=False),
         sa.Column("modified_time", UTCDateTime(), nullable=False),
         sa.Column("created_by", sa.BigInteger(), nullable=True),

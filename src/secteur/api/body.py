@@ -1,0 +1,56 @@
+"""Request bodies: JSON whatever the Content-Type says (the Zoho SDK sends none)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+
+from secteur.services.errors import ServiceError
+
+
+def _invalid_body(reason: str) -> ServiceError:
+    return ServiceError("INVALID_DATA", f"the request body is not valid JSON: {reason}",
+                        {"expected_data_type": "jsonobject"})  # fmt: skip
+
+
+async def json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        raise ServiceError("REQUIRED_PARAM_MISSING", "the request body is empty",
+                           {"param_name": "body"})  # fmt: skip
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _invalid_body("it is not UTF-8") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+        raise _invalid_body(str(exc).split(":")[0]) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def envelope_list(body: Any, key: str, limit: int) -> list[Any]:
+    """The list under `key` of `{key: [...]}`, with Zoho's request-level errors."""
+    if not isinstance(body, dict):
+        raise ServiceError("INVALID_DATA", "the request body must be a JSON object",
+                           {"expected_data_type": "jsonobject"})  # fmt: skip
+    if key not in body:
+        raise ServiceError("REQUIRED_PARAM_MISSING", f"the {key} key is missing",
+                           {"param_name": key})  # fmt: skip
+    items = body[key]
+    if not isinstance(items, list):
+        raise ServiceError("INVALID_DATA", f"{key} must be a JSON array",
+                           {"api_name": key, "json_path": f"$.{key}",
+                            "expected_data_type": "jsonarray"})  # fmt: skip
+    if not items:
+        raise ServiceError("MANDATORY_NOT_FOUND", f"{key} is empty",
+                           {"api_name": key, "json_path": f"$.{key}"})  # fmt: skip
+    if len(items) > limit:
+        raise ServiceError("LIMIT_EXCEEDED", f"at most {limit} items per call",
+                           {"limit": limit, "api_name": key})  # fmt: skip
+    return items

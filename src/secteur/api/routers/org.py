@@ -1,0 +1,43 @@
+"""`GET /crm/v8/org` — the organisation (the SDK reads `zgid` at start-up)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from secteur.api import responses
+from secteur.api.deps import CallerDep, require_scope
+from secteur.api.wire import etag, user_ref, when
+from secteur.domain.scopes import Access, Category
+
+router = APIRouter(tags=["Org"])
+
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹", "CHF": "CHF"}
+
+
+@router.get("/crm/v8/org", summary="The organisation")
+def get_org(caller: CallerDep) -> Response:
+    with caller.read() as (tx, actor):
+        require_scope(actor, Category.ORG, None, Access.READ)
+        org = tx.state.org
+        admin = next((u for u in tx.state.directory.users.values()
+                      if tx.state.directory.profile_of(u).admin), None)  # fmt: skip
+        body = {
+            "id": str(org.id),
+            "company_name": org.name,
+            "zgid": org.zgid,
+            "type": org.type.value,
+            "time_zone": org.time_zone,
+            "currency": org.currency,
+            "iso_code": org.currency,
+            "currency_symbol": CURRENCY_SYMBOLS.get(org.currency, org.currency),
+            "country": org.country,
+            "primary_email": org.primary_email,
+            "primary_zuid": str(admin.id) if admin else None,
+            "created_time": when(org.created_time, org.time_zone),
+            "max_per_page": 200,
+            "hierarchy_preferences": {"type": "Role_Hierarchy"},
+            "license_details": {"paid": True, "paid_type": "enterprise", "users_license_purchased": 0},
+            "primary_user": user_ref(tx.state.directory, admin.id if admin else None),
+        }
+        return responses.ok({"org": [body]}, headers={"ETag": etag(org.version)})

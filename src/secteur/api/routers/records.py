@@ -1,0 +1,376 @@
+"""Records: `/crm/v8/{module}` — list, get, insert, update, upsert, delete, search, count,
+related lists and the recycle bin, with Zoho's envelopes, statuses and error placement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from starlette.responses import Response
+
+from secteur.api import responses
+from secteur.api.body import envelope_list, json_body
+from secteur.api.deps import CallerDep
+from secteur.api.wire import Names, etag, parse_if_match, record_json, user_ref, when
+from secteur.domain.actor import Actor
+from secteur.domain.directory import Operation
+from secteur.domain.fields import Field, Kind, Module
+from secteur.domain.records import StoredRecord
+from secteur.services import record_queries as queries
+from secteur.services import records as service
+from secteur.services.app import Tx
+from secteur.services.errors import NotFound, ServiceError
+
+router = APIRouter(tags=["Records"])
+
+MAX_ID = 2**63 - 1
+_RECORD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {
+                "data": {"type": "array", "maxItems": 100,
+                         "items": {"type": "object", "additionalProperties": True}},
+                "trigger": {"type": "array", "items": {"type": "string"}},
+                "duplicate_check_fields": {"type": "array", "items": {"type": "string"}},
+            },
+        }}},
+    }
+}  # fmt: skip
+
+FieldsParam = Annotated[str | None, Query(description="Comma-separated field API names")]
+PageParam = Annotated[int, Query(ge=1, le=10_000)]
+PerPageParam = Annotated[int, Query(ge=1, le=200)]
+
+
+def record_id(value: str) -> int:
+    """A record id from the path: digits within 64 bits, else the record does not exist."""
+    if not value.isdigit() or int(value) > MAX_ID or int(value) == 0:
+        raise NotFound()
+    return int(value)
+
+
+def _ids(text: str | None, name: str = "ids") -> tuple[int, ...]:
+    if text is None:
+        return ()
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if any(not p.isdigit() or int(p) > MAX_ID for p in parts):
+        raise ServiceError("INVALID_DATA", f"invalid {name}", {"param_name": name})
+    return tuple(int(p) for p in parts)
+
+
+def _fields(module: Module, text: str | None) -> list[Field]:
+    if not text:
+        return [f for f in module.fields if f.kind is not Kind.TERRITORIES]
+    chosen: list[Field] = []
+    for name in (n.strip() for n in text.split(",") if n.strip()):
+        if name == "id":
+            continue
+        f = module.field(name)
+        if f is None:
+            raise ServiceError("INVALID_DATA", "invalid field api_name in fields",
+                               {"param_name": "fields", "api_name": name})  # fmt: skip
+        chosen.append(f)
+    return chosen
+
+
+def _since(header: str | None) -> datetime | None:
+    if header is None or not header.strip():
+        return None
+    text = header.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            raise ServiceError("INVALID_DATA", "invalid If-Modified-Since header",
+                               {"param_name": "If-Modified-Since"}) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _render(tx: Tx, actor: Actor, module: Module, records: Sequence[StoredRecord],
+            fields: list[Field]) -> list[dict[str, Any]]:  # fmt: skip
+    names = Names.resolve(tx.conn, tx.state.tables, module, records, fields)
+    editable = actor.may(module.api_name, Operation.EDIT)
+    zone = actor.user.time_zone or tx.state.org.time_zone
+    return [record_json(module, r, names=names, directory=tx.state.directory, time_zone=zone,
+                        fields=fields, editable=editable) for r in records]  # fmt: skip
+
+
+def _page_response(tx: Tx, actor: Actor, module: Module, page: queries.Page,
+                   fields: list[Field]) -> Response:  # fmt: skip
+    if not page.records:
+        return responses.no_content()
+    zone = actor.user.time_zone or tx.state.org.time_zone
+    return responses.ok({
+        "data": _render(tx, actor, module, page.records, fields),
+        "info": {
+            "per_page": page.per_page, "count": len(page.records), "page": page.page,
+            "sort_by": page.sort_by, "sort_order": page.sort_order,
+            "more_records": page.more_records, "next_page_token": page.next_page_token,
+            "previous_page_token": page.previous_page_token,
+            "page_token_expiry": when(page.page_token_expiry, zone),
+        },
+    })  # fmt: skip
+
+
+@router.get("/crm/v8/{module}", summary="List records")
+def list_records(
+    caller: CallerDep,
+    module: str,
+    fields: FieldsParam = None,
+    ids: Annotated[str | None, Query()] = None,
+    sort_by: Annotated[str, Query()] = "id",
+    sort_order: Annotated[str, Query(pattern="^(?i)(asc|desc)$")] = "asc",
+    page: PageParam = 1,
+    per_page: PerPageParam = 200,
+    page_token: Annotated[str | None, Query(max_length=2000)] = None,
+    approved: Annotated[str, Query(pattern="^(?i)(true|false|both)$")] = "true",
+    if_modified_since: Annotated[str | None, Header()] = None,
+) -> Response:
+    since = _since(if_modified_since)
+    with caller.read() as (tx, actor):
+        found = service.module_or_error(tx, module)
+        chosen = _fields(found, fields)
+        query = queries.ListQuery(page=page, per_page=per_page, sort_by=sort_by,
+                                  sort_order=sort_order, ids=_ids(ids), modified_since=since,
+                                  approved=approved.lower(), page_token=page_token)  # fmt: skip
+        result = queries.list_records(tx, actor, found, query)
+        if since is not None and not result.records and page == 1 and not page_token:
+            return Response(status_code=304)
+        return _page_response(tx, actor, found, result, chosen)
+
+
+def _trigger(body: Any) -> list[str] | None:
+    trigger = body.get("trigger") if isinstance(body, dict) else None
+    if trigger is None:
+        return None
+    if not isinstance(trigger, list) or not all(isinstance(t, str) for t in trigger):
+        raise ServiceError("INVALID_DATA", "trigger must be an array of strings",
+                           {"api_name": "trigger", "json_path": "$.trigger",
+                            "expected_data_type": "jsonarray"})  # fmt: skip
+    return trigger
+
+
+def _item_json(tx: Tx, result: service.ItemResult, zone: str, upsert: bool) -> dict[str, Any]:
+    if not result.ok:
+        return responses.error_body(result.code, result.message, result.details)
+    record = result.record
+    assert record is not None
+    directory = tx.state.directory
+    details = {
+        "Modified_Time": when(record.modified_time, zone),
+        "Modified_By": user_ref(directory, record.modified_by, email=False),
+        "Created_Time": when(record.created_time, zone),
+        "id": str(record.id),
+        "Created_By": user_ref(directory, record.created_by, email=False),
+        "$approval_state": record.approval_state or "approved",
+    }
+    extra: dict[str, Any] = {}
+    if upsert:
+        extra = {"action": result.action, "duplicate_field": result.duplicate_field}
+    return responses.success_item(result.message, details, **extra)
+
+
+def _write_response(tx: Tx, actor: Actor, results: list[service.ItemResult], success: int,
+                    upsert: bool = False) -> Response:  # fmt: skip
+    zone = actor.user.time_zone or tx.state.org.time_zone
+    status = responses.batch_status([r.ok for r in results], success)
+    return responses.ok({"data": [_item_json(tx, r, zone, upsert) for r in results]},
+                        status=status)  # fmt: skip
+
+
+async def _write(caller: CallerDep, request: Request, module: str, mode: service.Mode,
+                 success: int) -> Response:  # fmt: skip
+    body = await json_body(request)
+    items = envelope_list(body, "data", service.MAX_BATCH)
+    trigger = _trigger(body)
+    duplicate_fields = body.get("duplicate_check_fields") if mode is service.Mode.UPSERT else None
+    if duplicate_fields is not None and (not isinstance(duplicate_fields, list)
+                                         or not all(isinstance(d, str) for d in duplicate_fields)):
+        raise ServiceError("INVALID_DATA", "duplicate_check_fields must be an array of strings",
+                           {"api_name": "duplicate_check_fields",
+                            "json_path": "$.duplicate_check_fields"})  # fmt: skip
+    with caller.write() as (tx, actor):
+        found = service.module_or_error(tx, module)
+        results = service.write_records(tx, actor, found, items, mode=mode, trigger=trigger,
+                                        duplicate_check_fields=duplicate_fields)  # fmt: skip
+        return _write_response(tx, actor, results, success, mode is service.Mode.UPSERT)
+
+
+@router.post("/crm/v8/{module}", summary="Insert records (≤ 100)", openapi_extra=_RECORD_BODY)
+async def insert_records(caller: CallerDep, request: Request, module: str) -> Response:
+    return await _write(caller, request, module, service.Mode.INSERT, 201)
+
+
+@router.put("/crm/v8/{module}", summary="Update records (≤ 100, each with its id)",
+            openapi_extra=_RECORD_BODY)  # fmt: skip
+async def update_records(caller: CallerDep, request: Request, module: str) -> Response:
+    return await _write(caller, request, module, service.Mode.UPDATE, 200)
+
+
+@router.post("/crm/v8/{module}/upsert", summary="Insert or update records by duplicate check",
+             openapi_extra=_RECORD_BODY)  # fmt: skip
+async def upsert_records(caller: CallerDep, request: Request, module: str) -> Response:
+    return await _write(caller, request, module, service.Mode.UPSERT, 200)
+
+
+@router.delete("/crm/v8/{module}", summary="Delete records (≤ 100 ids)")
+def delete_records(caller: CallerDep, module: str,
+                   ids: Annotated[str | None, Query()] = None) -> Response:  # fmt: skip
+    wanted = _ids(ids)
+    if not wanted:
+        raise ServiceError("REQUIRED_PARAM_MISSING", "the ids parameter is missing",
+                           {"param_name": "ids"})  # fmt: skip
+    with caller.write() as (tx, actor):
+        found = service.module_or_error(tx, module)
+        results = service.delete_records(tx, actor, found, wanted)
+        status = responses.batch_status([r.ok for r in results], 200)
+        return responses.ok({"data": [
+            responses.success_item(r.message, r.details) if r.ok
+            else responses.error_body(r.code, r.message, r.details) for r in results
+        ]}, status=status)  # fmt: skip
+
+
+@router.get("/crm/v8/{module}/search", summary="Search records by criteria, email, phone or word")
+def search_records(
+    caller: CallerDep,
+    module: str,
+    criteria: Annotated[str | None, Query(max_length=10_000)] = None,
+    email: Annotated[str | None, Query(max_length=200)] = None,
+    phone: Annotated[str | None, Query(max_length=100)] = None,
+    word: Annotated[str | None, Query(max_length=200)] = None,
+    fields: FieldsParam = None,
+    page: PageParam = 1,
+    per_page: PerPageParam = 200,
+    approved: Annotated[str, Query(pattern="^(?i)(true|false|both)$")] = "true",
+) -> Response:
+    with caller.read() as (tx, actor):
+        found = service.module_or_error(tx, module)
+        chosen = _fields(found, fields)
+        condition, fingerprint = queries.search_condition(tx, actor, found, criteria=criteria,
+                                                          email=email, phone=phone, word=word)
+        query = queries.ListQuery(page=page, per_page=per_page, approved=approved.lower(),
+                                  conditions=(condition,), fingerprint=fingerprint)
+        return _page_response(tx, actor, found, queries.list_records(tx, actor, found, query),
+                              chosen)  # fmt: skip
+
+
+@router.get("/crm/v8/{module}/actions/count", summary="Count records (optionally matching)")
+def count_records(
+    caller: CallerDep,
+    module: str,
+    criteria: Annotated[str | None, Query(max_length=10_000)] = None,
+    email: Annotated[str | None, Query(max_length=200)] = None,
+    phone: Annotated[str | None, Query(max_length=100)] = None,
+    word: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    with caller.read() as (tx, actor):
+        found = service.module_or_error(tx, module)
+        condition = None
+        if any(v is not None for v in (criteria, email, phone, word)):
+            condition, _ = queries.search_condition(tx, actor, found, criteria=criteria,
+                                                    email=email, phone=phone, word=word)
+        return responses.ok({"count": queries.count_records(tx, actor, found, condition)})
+
+
+@router.get("/crm/v8/{module}/deleted", summary="Deleted records (recycle bin)")
+def deleted_records(
+    caller: CallerDep,
+    module: str,
+    type: Annotated[str, Query(pattern="^(?i)(all|recycle|permanent)$")] = "all",
+    page: PageParam = 1,
+    per_page: PerPageParam = 200,
+) -> Response:
+    with caller.read() as (tx, actor):
+        found = service.module_or_error(tx, module)
+        if type.lower() == "permanent":
+            return responses.no_content()
+        items, more = queries.deleted_records(tx, actor, found, page, per_page)
+        if not items:
+            return responses.no_content()
+        zone = actor.user.time_zone or tx.state.org.time_zone
+        directory = tx.state.directory
+        return responses.ok({
+            "data": [{"id": str(d.id), "display_name": d.display_name, "type": "recycle",
+                      "deleted_by": user_ref(directory, d.deleted_by, email=False),
+                      "created_by": user_ref(directory, d.created_by, email=False),
+                      "deleted_time": when(d.deleted_time, zone)} for d in items],
+            "info": {"per_page": per_page, "count": len(items), "page": page,
+                     "more_records": more},
+        })  # fmt: skip
+
+
+@router.get("/crm/v8/{module}/{record}", summary="Get a record")
+def get_record(caller: CallerDep, module: str, record: str, fields: FieldsParam = None) -> Response:
+    with caller.read() as (tx, actor):
+        found = service.module_or_error(tx, module)
+        chosen = _fields(found, fields)
+        stored = service.get_record(tx, actor, found, record_id(record))
+        return responses.ok({"data": _render(tx, actor, found, [stored], chosen)},
+                            headers={"ETag": etag(stored.version)})  # fmt: skip
+
+
+@router.put("/crm/v8/{module}/{record}", summary="Update a record", openapi_extra=_RECORD_BODY)
+async def update_record(caller: CallerDep, request: Request, module: str, record: str,
+                        if_match: Annotated[str | None, Header()] = None) -> Response:  # fmt: skip
+    body = await json_body(request)
+    items = envelope_list(body, "data", 1)
+    trigger = _trigger(body)
+    item = items[0]
+    target = record_id(record)
+    if isinstance(item, dict):
+        item = {**item, "id": str(target)}
+    with caller.write() as (tx, actor):
+        found = service.module_or_error(tx, module)
+        service.get_record(tx, actor, found, target)
+        results = service.write_records(tx, actor, found, [item], mode=service.Mode.UPDATE,
+                                        trigger=trigger,
+                                        expected_version=parse_if_match(if_match))  # fmt: skip
+        return _write_response(tx, actor, results, 200)
+
+
+@router.delete("/crm/v8/{module}/{record}", summary="Delete a record")
+def delete_record(caller: CallerDep, module: str, record: str,
+                  if_match: Annotated[str | None, Header()] = None) -> Response:  # fmt: skip
+    target = record_id(record)
+    with caller.write() as (tx, actor):
+        found = service.module_or_error(tx, module)
+        stored = service.get_record(tx, actor, found, target)
+        expected = parse_if_match(if_match)
+        if expected is not None and expected != stored.version:
+            raise ServiceError("CONFLICT", "the record was changed by someone else",
+                               {"id": str(target), "current_version": stored.version},
+                               status=409)  # fmt: skip
+        results = service.delete_records(tx, actor, found, [target])
+        result = results[0]
+        if not result.ok:
+            raise ServiceError(result.code, result.message, result.details)
+        return responses.ok({"data": [responses.success_item(result.message, result.details)]})
+
+
+@router.get("/crm/v8/{module}/{record}/{related}", summary="Related records (e.g. Accounts → Contacts)")
+def related_records(
+    caller: CallerDep,
+    module: str,
+    record: str,
+    related: str,
+    fields: FieldsParam = None,
+    page: PageParam = 1,
+    per_page: PerPageParam = 200,
+) -> Response:
+    with caller.read() as (tx, actor):
+        parent = service.module_or_error(tx, module)
+        rl, condition = queries.related_condition(tx, actor, parent, record_id(record), related)
+        chosen = _fields(rl.child, fields)
+        query = queries.ListQuery(page=page, per_page=per_page, approved="both",
+                                  conditions=(condition,),
+                                  fingerprint=f"related:{module}:{record}:{related}")
+        return _page_response(tx, actor, rl.child, queries.list_records(tx, actor, rl.child, query),
+                              chosen)  # fmt: skip

@@ -1,0 +1,324 @@
+"""The `secteur` command: thin shells over the services (core.md, CLI output contracts).
+
+Machine-readable output goes to stdout (a bare token, or JSON); messages go to stderr; every
+failure exits non-zero with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from secteur.config import InsecureSettings, Settings
+from secteur.services.app import Secteur
+from secteur.services.errors import ServiceError
+
+app = typer.Typer(help="Secteur — sales-process engine with a Zoho CRM v8 compatible API.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+auth_app = typer.Typer(help="OAuth clients, grants and tokens.", no_args_is_help=True)
+client_app = typer.Typer(help="OAuth clients.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(auth_app, name="auth")
+auth_app.add_typer(client_app, name="client")
+
+err = Console(stderr=True)
+T = TypeVar("T")
+DEFAULT_SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.ALL,ZohoCRM.org.ALL"
+
+
+class CliFailure(Exception):
+    pass
+
+
+def fail(message: str) -> None:
+    raise CliFailure(message)
+
+
+@contextmanager
+def secteur(**overrides: Any) -> Iterator[Secteur]:
+    settings = Settings(**overrides)
+    instance = Secteur(settings)
+    try:
+        yield instance
+    finally:
+        instance.dispose()
+
+
+def run(action: Callable[[], T]) -> T:
+    """Run a command body; any known failure becomes one line on stderr and exit status 1."""
+    try:
+        return action()
+    except (ServiceError, CliFailure, InsecureSettings, ValueError) as exc:
+        message = exc.message if isinstance(exc, ServiceError) else str(exc)
+        err.print(f"error: {message}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _require_org(instance: Secteur) -> None:
+    from secteur.services.setup import is_initialised
+
+    if not is_initialised(instance):
+        fail("the database holds no org yet: run `secteur init` (or `secteur demo`)")
+
+
+@app.command()
+def init(
+    org: Annotated[str, typer.Option("--org", help="Organisation name")],
+    admin_email: Annotated[str, typer.Option("--admin-email")],
+    admin_password: Annotated[str, typer.Option("--admin-password")],
+    time_zone: Annotated[str, typer.Option("--time-zone")] = "UTC",
+    currency: Annotated[str, typer.Option("--currency")] = "EUR",
+) -> None:
+    """Create a fresh org: schema, standard modules, root role, profiles and the admin user."""
+    from secteur.services.setup import init_org
+
+    def action() -> None:
+        with secteur() as instance:
+            result = init_org(instance, org_name=org, admin_email=admin_email,
+                              admin_password=admin_password, time_zone=time_zone,
+                              currency=currency)  # fmt: skip
+        err.print(f"Initialised org {org!r} (id {result.org_id}); admin {admin_email}")
+
+    run(action)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations."""
+    from secteur.services.setup import upgrade_schema
+
+    def action() -> None:
+        with secteur() as instance:
+            revision = upgrade_schema(instance)
+        err.print(f"Database schema at revision {revision}")
+
+    run(action)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host")] = None,
+    port: Annotated[int | None, typer.Option("--port")] = None,
+    with_worker: Annotated[bool, typer.Option("--with-worker")] = False,
+) -> None:
+    """Serve the API (and, on SQLite or with --with-worker, the background worker)."""
+    from secteur.server import serve as run_server
+
+    def action() -> None:
+        settings = Settings()
+        settings.check_secure()
+        with secteur() as instance:
+            _require_org(instance)
+        run_server(settings, host=host or settings.host, port=port or settings.port,
+                   with_worker=with_worker)  # fmt: skip
+
+    run(action)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    reset: Annotated[bool, typer.Option("--reset", help="Start again from fresh demo data")] = False,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Only create the data")] = False,
+) -> None:
+    """Create a demo org on embedded SQLite (first run) and serve it."""
+    from secteur.demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, demo_settings, prepare_demo
+    from secteur.server import serve as run_server
+
+    def action() -> None:
+        settings = demo_settings(Settings(demo=True))
+        if not settings.is_sqlite:
+            fail("the demo runs on embedded SQLite; unset SECTEUR_DATABASE_URL")
+        token = prepare_demo(settings, reset=reset, progress=err)
+        base = f"http://{host}:{port}"
+        err.print(f"\n[bold]Secteur demo[/bold] at {base}  (API docs: {base}/docs)")
+        err.print(f"  admin login : {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
+        err.print(f"  API token   : {token}")
+        err.print(f"  try         : curl -H 'Authorization: Zoho-oauthtoken {token}' "
+                  f"{base}/crm/v8/Accounts?per_page=3")
+        if not no_serve:
+            run_server(settings, host=host, port=port, with_worker=True)
+
+    run(action)
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option("--email")],
+    last_name: Annotated[str, typer.Option("--last-name")],
+    first_name: Annotated[str | None, typer.Option("--first-name")] = None,
+    role: Annotated[str | None, typer.Option("--role", help="Role name (default: the top role)")] = None,
+    profile: Annotated[str, typer.Option("--profile")] = "Standard",
+    password: Annotated[str | None, typer.Option("--password")] = None,
+) -> None:
+    """Create an active user (prints its id as JSON)."""
+    from secteur.services.cli_support import create_user_cli
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            user_id = create_user_cli(instance, email=email, last_name=last_name,
+                                      first_name=first_name, role=role, profile=profile,
+                                      password=password)  # fmt: skip
+        typer.echo(json.dumps({"id": str(user_id), "email": email}))
+
+    run(action)
+
+
+@user_app.command("set-password")
+def user_set_password(
+    email: Annotated[str, typer.Option("--email")],
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True)],
+) -> None:
+    """Set a user's password (they can then sign in to the web UI)."""
+    from secteur.services.users import set_password
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            with instance.write() as tx:
+                set_password(tx, email, password)
+        err.print(f"Password set for {email}")
+
+    run(action)
+
+
+@client_app.command("create")
+def client_create(name: Annotated[str, typer.Option("--name")],
+                  redirect_uri: Annotated[str | None, typer.Option("--redirect-uri")] = None) -> None:
+    """Register an OAuth client; prints JSON with its id and secret (shown only once)."""
+    from secteur.services.auth import create_client
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            with instance.write() as tx:
+                client = create_client(tx, name, redirect_uri)
+        typer.echo(json.dumps({"client_id": client.client_id,
+                               "client_secret": client.client_secret, "name": client.name}))
+
+    run(action)
+
+
+@auth_app.command("grant")
+def auth_grant(
+    client: Annotated[str, typer.Option("--client", help="Client id")],
+    user: Annotated[str, typer.Option("--user", help="User e-mail")],
+    scope: Annotated[str, typer.Option("--scope")] = DEFAULT_SCOPES,
+) -> None:
+    """Issue an authorization (grant) code for a client and user; prints JSON."""
+    from secteur.services.auth import GRANT_TTL, create_grant
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            with instance.write() as tx:
+                code = create_grant(tx, client, user, scope)
+        typer.echo(json.dumps({"code": code, "expires_in": int(GRANT_TTL.total_seconds()),
+                               "client_id": client, "user": user}))  # fmt: skip
+
+    run(action)
+
+
+@auth_app.command("token")
+def auth_token(
+    user: Annotated[str, typer.Option("--user", help="User e-mail")],
+    scope: Annotated[str, typer.Option("--scope")] = DEFAULT_SCOPES,
+    expires_in: Annotated[int, typer.Option("--expires-in", help="Seconds")] = 3600,
+) -> None:
+    """Print a bare access token for a user (for scripts)."""
+    from secteur.services.auth import issue_access_token
+
+    def action() -> None:
+        if expires_in < 60 or expires_in > 366 * 86400:
+            fail("--expires-in must be between 60 seconds and a year")
+        with secteur() as instance:
+            _require_org(instance)
+            with instance.write() as tx:
+                issued = issue_access_token(tx, user, scope, timedelta(seconds=expires_in))
+        typer.echo(issued.access_token)
+
+    run(action)
+
+
+@app.command("import")
+def import_csv(
+    module: Annotated[str, typer.Argument(help="Module API name, e.g. Accounts")],
+    file: Annotated[Path, typer.Argument(help="CSV file with a header of field API names")],
+    user: Annotated[str | None, typer.Option("--user", help="Acting user e-mail (default: an admin)")] = None,
+    partial: Annotated[bool, typer.Option("--partial", help="Import the good rows even if some are bad")] = False,
+) -> None:
+    """Import records from CSV: all rows or none (unless --partial), with a report per bad row."""
+    from secteur.services.csv_io import import_records
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            report = import_records(instance, module, file, user_email=user, partial=partial,
+                                    console=err)  # fmt: skip
+        for problem in report.problems[:200]:
+            err.print(f"row {problem.row}: {problem.field or '-'}: {problem.message}",
+                      markup=False, highlight=False)  # fmt: skip
+        if report.problems and not partial:
+            fail(f"{len(report.problems)} bad row(s); nothing was imported (use --partial to "
+                 "import the good rows)")
+        err.print(f"Imported {report.imported} record(s); {len(report.problems)} rejected")
+        if report.problems:
+            raise typer.Exit(1)
+
+    run(action)
+
+
+@app.command("export")
+def export_csv(
+    module: Annotated[str, typer.Argument(help="Module API name")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout)")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Acting user e-mail (default: an admin)")] = None,
+) -> None:
+    """Export the records a user can see as CSV."""
+    from secteur.services.csv_io import export_records
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            if output is None:
+                count = export_records(instance, module, sys.stdout, user_email=user, console=err)
+            else:
+                with output.open("w", newline="", encoding="utf-8") as handle:
+                    count = export_records(instance, module, handle, user_email=user, console=err)
+        err.print(f"Exported {count} record(s)")
+
+    run(action)
+
+
+@app.command()
+def worker() -> None:
+    """Run the background worker (outbox deliveries, scheduled jobs)."""
+    from secteur.worker import run_forever
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            run_forever(instance)
+
+    run(action)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

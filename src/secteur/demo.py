@@ -1,0 +1,254 @@
+"""The demo organisation: a realistic sales team and its records, generated deterministically."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from secteur.config import Settings
+from secteur.domain.actor import actor_for
+from secteur.domain.catalog import DEAL_STAGES, INDUSTRIES, LEAD_SOURCES, LEAD_STATUSES
+from secteur.services import auth, roles, users
+from secteur.services.app import Secteur
+from secteur.services.records import Mode, write_records
+from secteur.services.setup import init_org, is_initialised
+
+DEMO_ORG = "Zylker Industrial"
+DEMO_ADMIN_EMAIL = "admin@zylker.example"
+DEMO_ADMIN_PASSWORD = "secteur-demo"
+TOKEN_LIFETIME = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Region:
+    role: str
+    country: str
+    states: tuple[str, ...]
+    cities: tuple[str, ...]
+
+
+REGIONS = (
+    Region("France", "France", ("Île-de-France", "Auvergne-Rhône-Alpes", "Occitanie"),
+           ("Paris", "Lyon", "Toulouse", "Grenoble")),
+    Region("DACH", "Germany", ("Bayern", "Berlin", "Hessen"),
+           ("München", "Berlin", "Frankfurt", "Nürnberg")),
+    Region("UK & Ireland", "United Kingdom", ("England", "Scotland", "Wales"),
+           ("London", "Manchester", "Edinburgh", "Cardiff")),
+    Region("US East", "United States", ("New York", "Massachusetts", "Georgia"),
+           ("New York", "Boston", "Atlanta", "Albany")),
+    Region("US West", "United States", ("California", "Washington", "Oregon"),
+           ("San Francisco", "Seattle", "Portland", "Los Angeles")),
+    Region("Canada", "Canada", ("Ontario", "Quebec", "British Columbia"),
+           ("Toronto", "Montréal", "Vancouver", "Ottawa")),
+)  # fmt: skip
+
+FIRST = ("Amelia", "Bruno", "Chloé", "Daniel", "Elena", "Farid", "Greta", "Hugo", "Inès", "Jonas",
+         "Keiko", "Liam", "Maya", "Noah", "Olivia", "Pierre", "Quinn", "Rosa", "Sven", "Tara",
+         "Ugo", "Vera", "William", "Xenia", "Yann", "Zoé")  # fmt: skip
+LAST = ("Martin", "Schmidt", "Taylor", "Dubois", "Müller", "Johnson", "Leroy", "Fischer", "Brown",
+        "Moreau", "Weber", "Wilson", "Laurent", "Becker", "Clark", "Girard", "Hoffmann", "Lewis",
+        "Bonnet", "Wagner", "Walker", "Fontaine", "Keller", "Young")  # fmt: skip
+NAME_A = ("Alpine", "Blue", "Cedar", "Delta", "Evergreen", "Falcon", "Granite", "Harbor", "Iron",
+          "Juniper", "Keystone", "Lumen", "Meridian", "North", "Orion", "Pioneer", "Quantum",
+          "River", "Summit", "Titan", "Unity", "Vertex", "Westwind", "Zenith")  # fmt: skip
+NAME_B = ("Systems", "Logistics", "Foods", "Energy", "Health", "Labs", "Motors", "Media", "Capital",
+          "Works", "Partners", "Software", "Materials", "Robotics", "Analytics", "Retail")  # fmt: skip
+SUFFIX = ("SA", "GmbH", "Ltd", "Inc.", "SAS", "AG", "LLC", "Corp.")
+TITLES = ("CEO", "CFO", "CTO", "VP Operations", "Head of Procurement", "IT Director",
+          "Purchasing Manager", "Plant Manager", "Operations Lead", "Finance Director")  # fmt: skip
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo keeps its own SQLite file unless a database URL is configured."""
+    if settings.database_url:
+        return settings
+    path: Path = settings.data_dir / "demo.db"
+    return settings.model_copy(update={"database_url": f"sqlite:///{path}", "demo": True})
+
+
+def prepare_demo(settings: Settings, *, reset: bool = False,
+                 progress: Console | None = None) -> str:  # fmt: skip
+    """Create the demo org if needed; returns a fresh API token for the admin."""
+    settings = demo_settings(settings)
+    if reset and settings.is_sqlite:
+        path = Path(settings.effective_database_url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    app = Secteur(settings)
+    try:
+        if not is_initialised(app):
+            if progress:
+                progress.print("Creating the demo organisation…")
+            build_demo(app)
+        with app.write() as tx:
+            return auth.issue_access_token(
+                tx, DEMO_ADMIN_EMAIL,
+                "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.ALL,ZohoCRM.org.ALL",
+                TOKEN_LIFETIME,
+            ).access_token
+    finally:
+        app.dispose()
+
+
+def build_demo(app: Secteur, *, accounts: int = 1200, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    init_org(app, org_name=DEMO_ORG, admin_email=DEMO_ADMIN_EMAIL,
+             admin_password=DEMO_ADMIN_PASSWORD, admin_first_name="Ada",
+             admin_last_name="Admin", time_zone="Europe/Paris", currency="EUR",
+             country="France")  # fmt: skip
+    reps_by_region = _team(app, rng)
+    _records(app, rng, reps_by_region, accounts)
+
+
+def _team(app: Secteur, rng: random.Random) -> dict[str, list[int]]:
+    """~20 users in a four-level role tree: CEO → VPs → regional managers → reps."""
+    reps: dict[str, list[int]] = {}
+    with app.write() as tx:
+        admin = actor_for(tx.state.directory, next(iter(tx.state.directory.users)),
+                          source="system")  # fmt: skip
+        assert admin is not None
+        directory = tx.state.directory
+        root = directory.roles.root
+        assert root is not None
+        standard = next(p.id for p in directory.profiles.values() if p.name == "Standard")
+        names = iter(rng.sample([(f, ln) for f in FIRST for ln in LAST], 40))
+
+        def role(name: str, parent: int, share: bool = False) -> int:
+            return roles.create_role(tx, admin, 0, {"name": name, "reporting_to": {"id": parent},
+                                                   "share_with_peers": share})
+
+        def person(role_id: int, manager: int | None = None) -> int:
+            first, last = next(names)
+            email = f"{first.lower()}.{last.lower()}@zylker.example".replace("é", "e") \
+                .replace("è", "e").replace("ü", "u").replace("ö", "o")
+            return users.create_user(tx, admin, 0, {
+                "first_name": first, "last_name": last, "email": email,
+                "role": {"id": role_id}, "profile": {"id": standard},
+                **({"Reporting_To": {"id": manager}} if manager else {}),
+            })  # fmt: skip
+
+        ops = role("Sales Operations", root.id, share=True)
+        person(ops)
+        person(ops)
+        for vp_name, regions in (("VP Sales EMEA", REGIONS[:3]), ("VP Sales Americas", REGIONS[3:])):
+            vp_role = role(vp_name, root.id)
+            vp = person(vp_role)
+            for region in regions:
+                manager_role = role(f"Sales Manager {region.role}", vp_role)
+                manager = person(manager_role, vp)
+                rep_role = role(f"Sales Rep {region.role}", manager_role, share=True)
+                reps[region.role] = [manager] + [person(rep_role, manager) for _ in range(2)]
+    return reps
+
+
+def _company(rng: random.Random, used: set[str]) -> str:
+    while True:
+        name = f"{rng.choice(NAME_A)} {rng.choice(NAME_B)} {rng.choice(SUFFIX)}"
+        if name not in used:
+            used.add(name)
+            return name
+        name = f"{name} {rng.randint(2, 99)}"
+        if name not in used:
+            used.add(name)
+            return name
+
+
+def _records(app: Secteur, rng: random.Random, reps: dict[str, list[int]], accounts: int) -> None:
+    used: set[str] = set()
+    today = date(2026, 11, 28)
+    with app.write() as tx:
+        admin = actor_for(tx.state.directory, next(iter(tx.state.directory.users)),
+                          source="system")  # fmt: skip
+        assert admin is not None
+        state = tx.state
+        account_items: list[dict[str, Any]] = []
+        regions: list[Region] = []
+        for _ in range(accounts):
+            region = rng.choice(REGIONS)
+            regions.append(region)
+            account_items.append({
+                "Account_Name": _company(rng, used),
+                "Billing_Country": region.country,
+                "Billing_State": rng.choice(region.states),
+                "Billing_City": rng.choice(region.cities),
+                "Industry": rng.choice(INDUSTRIES[:-1]),
+                "Annual_Revenue": float(rng.choice((2, 5, 10, 25, 50, 120, 400)) * 1_000_000
+                                        + rng.randint(0, 999) * 1000),
+                "Employees": rng.choice((12, 45, 80, 150, 400, 1200, 5000)),
+                "Account_Type": rng.choice(("Customer", "Prospect", "Partner", "Reseller")),
+                "Ownership": rng.choice(("Private", "Public", "Subsidiary")),
+                "Rating": rng.choice(("Active", "Acquired", "Active")),
+                "Phone": f"+{rng.randint(1, 49)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                "Website": f"https://www.example-{len(account_items)}.com",
+                "Owner": {"id": rng.choice(reps[region.role])},
+            })  # fmt: skip
+        module = state.module("Accounts")
+        assert module is not None
+        results = write_records(tx, admin, module, account_items, mode=Mode.INSERT, max_batch=None)
+        account_ids = [r.record.id for r in results if r.record]
+        owner_of = {r.record.id: r.record.owner_id for r in results if r.record}
+
+        contact_items = []
+        contact_account = []
+        for account_id, region in zip(account_ids, regions, strict=True):
+            for _ in range(rng.randint(1, 3)):
+                first, last = rng.choice(FIRST), rng.choice(LAST)
+                contact_items.append({
+                    "First_Name": first, "Last_Name": last,
+                    "Email": f"{first.lower()}.{last.lower()}.{len(contact_items)}@customer.example"
+                    .replace("é", "e").replace("ü", "u").replace("ö", "o"),
+                    "Title": rng.choice(TITLES), "Account_Name": {"id": account_id},
+                    "Mailing_Country": region.country, "Mailing_City": rng.choice(region.cities),
+                    "Lead_Source": rng.choice(LEAD_SOURCES),
+                    "Owner": {"id": owner_of[account_id]},
+                })  # fmt: skip
+                contact_account.append(account_id)
+        contacts = state.module("Contacts")
+        assert contacts is not None
+        results = write_records(tx, admin, contacts, contact_items, mode=Mode.INSERT,
+                                max_batch=None)  # fmt: skip
+        contact_ids = [r.record.id for r in results if r.record]
+
+        deal_items = []
+        stages = [s for s, _, _ in DEAL_STAGES]
+        weights = [14, 12, 10, 8, 7, 7, 6, 18, 12, 6]
+        for index in range(max(1500, accounts + accounts // 4)):
+            pick = rng.randrange(len(contact_ids))
+            account_id = contact_account[pick]
+            stage = rng.choices(stages, weights)[0]
+            closing = today + timedelta(days=rng.randint(-330, 240))
+            deal_items.append({
+                "Deal_Name": f"{rng.choice(('Renewal', 'Expansion', 'New line', 'Pilot', 'Upgrade'))}"
+                             f" #{index + 1}",
+                "Amount": float(rng.choice((8, 15, 25, 40, 60, 90, 150)) * 1000
+                                + rng.randint(0, 99) * 100),
+                "Stage": stage, "Closing_Date": closing.isoformat(),
+                "Account_Name": {"id": account_id}, "Contact_Name": {"id": contact_ids[pick]},
+                "Type": rng.choice(("New Business", "Existing Business")),
+                "Lead_Source": rng.choice(LEAD_SOURCES),
+                "Owner": {"id": owner_of[account_id]},
+            })  # fmt: skip
+        deals = state.module("Deals")
+        assert deals is not None
+        write_records(tx, admin, deals, deal_items, mode=Mode.INSERT, max_batch=None)
+
+        lead_items = []
+        for index in range(300):
+            region = rng.choice(REGIONS)
+            lead_items.append({
+                "First_Name": rng.choice(FIRST), "Last_Name": rng.choice(LAST),
+                "Company": _company(rng, used), "Country": region.country,
+                "State": rng.choice(region.states), "City": rng.choice(region.cities),
+                "Email": f"lead{index}@prospect.example", "Industry": rng.choice(INDUSTRIES[:-1]),
+                "Lead_Status": rng.choice(LEAD_STATUSES), "Lead_Source": rng.choice(LEAD_SOURCES),
+                "Annual_Revenue": float(rng.randint(1, 200) * 100_000),
+                "Owner": {"id": rng.choice(reps[region.role])},
+            })  # fmt: skip
+        leads = state.module("Leads")
+        assert leads is not None
+        write_records(tx, admin, leads, lead_items, mode=Mode.INSERT, max_batch=None)
