@@ -9,7 +9,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from secteur.adapters.db import tables as t
-from secteur.domain.directory import Directory, ModuleAccess, Profile, Role, RoleTree, User, UserStatus
+from secteur.domain.directory import (
+    Directory,
+    ModuleAccess,
+    Profile,
+    Role,
+    RoleTree,
+    User,
+    UserStatus,
+)
 from secteur.domain.org import Org, OrgType
 
 

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-
 # Execution option marking a connection whose transaction will write.
 WRITE_OPTION = "secteur_write"
 
