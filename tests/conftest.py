@@ -103,3 +103,15 @@ def api(base_url: str, admin_token: str) -> Iterator[httpx.Client]:
                       headers={"Authorization": f"Zoho-oauthtoken {admin_token}"},
                       timeout=30) as client:  # fmt: skip
         yield client
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test is a failure: every part (PostgreSQL, browser…) must be there."""
+    if not os.environ.get("CI"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        if reporter:
+            reporter.write_line(f"CI: {skipped} test(s) skipped — failing the run", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

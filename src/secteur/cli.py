@@ -32,7 +32,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(auth_app, name="auth")
 auth_app.add_typer(client_app, name="client")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 DEFAULT_SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.ALL,ZohoCRM.org.ALL"
 

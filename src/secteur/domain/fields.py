@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from enum import StrEnum
 
 
@@ -195,7 +196,7 @@ class Field:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Module:
     api_name: str
     singular_label: str
@@ -207,11 +208,17 @@ class Module:
     sequence: int = 0
 
     def field(self, api_name: str) -> Field | None:
-        wanted = api_name.casefold()
-        for f in self.fields:
-            if f.api_name.casefold() == wanted:
-                return f
-        return None
+        """The field named `api_name`, matched case-insensitively as Zoho does."""
+        found = self._by_name.get(api_name)
+        return found if found is not None else self._by_key.get(api_name.casefold())
+
+    @cached_property
+    def _by_name(self) -> dict[str, Field]:
+        return {f.api_name: f for f in self.fields}
+
+    @cached_property
+    def _by_key(self) -> dict[str, Field]:
+        return {f.api_name.casefold(): f for f in self.fields}
 
     def with_field(self, new: Field) -> Module:
         return replace(self, fields=(*self.fields, new))

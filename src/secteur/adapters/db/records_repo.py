@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from secteur.adapters.db import tables as t
 from secteur.adapters.db.records_schema import RecordTable, from_row, to_row
+from secteur.adapters.db.types import ID_START
 from secteur.domain.audit import jsonable
 from secteur.domain.fields import Kind, Module
 from secteur.domain.records import StoredRecord
@@ -52,28 +53,46 @@ def fetch_page(conn: sa.Connection, rt: RecordTable, query: sa.Select[Any]) -> l
     return [stored(rt.module, r) for r in conn.execute(query).mappings()]
 
 
+def allocate_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
+    """Reserve `count` new ids of `table`, in increasing order, inside the caller's transaction.
+
+    Ids are taken before the insert so that a batch is one plain executemany (no RETURNING,
+    which SQLite would run row by row to keep the order).
+    """
+    if count == 0:
+        return []
+    if conn.dialect.name == "sqlite":
+        # The write transaction holds SQLite's only write lock: nobody else can take these.
+        row = conn.exec_driver_sql(
+            "SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)
+        ).first()
+        start = (int(row[0]) if row is not None else ID_START - 1) + 1
+        if row is None:
+            conn.exec_driver_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
+                                 (table.name, start + count - 1))  # fmt: skip
+        else:
+            conn.exec_driver_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = ?",
+                                 (start + count - 1, table.name))  # fmt: skip
+        return list(range(start, start + count))
+    result = conn.execute(
+        sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                "FROM generate_series(1, :count)"),
+        {"table": table.name, "count": count},
+    )  # fmt: skip
+    return sorted(int(r[0]) for r in result)
+
+
 def insert(conn: sa.Connection, rt: RecordTable, records: Sequence[Mapping[str, Any]],
            system: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert records (canonical values + system columns); ids in the order given."""
+    """Insert records (canonical values + system columns); returns their ids, in order."""
     if not records:
         return []
-    rows = [{**_complete(rt, to_row(rt.module, values)), **sys}
-            for values, sys in zip(records, system, strict=True)]  # fmt: skip
-    result = conn.execute(
-        rt.table.insert().returning(rt.table.c.id, sort_by_parameter_order=True), rows
-    )
-    return [int(r[0]) for r in result]
-
-
-def _complete(rt: RecordTable, row: dict[str, Any]) -> dict[str, Any]:
-    """Give every data column a value, so one executemany statement serves every row."""
-    for f in rt.module.fields:
-        if f.system or f.kind is Kind.TERRITORIES:
-            continue
-        row.setdefault(f.column, None)
-        if f.folded:
-            row.setdefault(f.fold_column, None)
-    return row
+    ids = allocate_ids(conn, rt.table, len(records))
+    blank = rt.blank_row
+    rows = [{**blank, **to_row(rt.module, values), **sys, "id": new_id}
+            for values, sys, new_id in zip(records, system, ids, strict=True)]  # fmt: skip
+    conn.execute(rt.table.insert(), rows)
+    return ids
 
 
 def update(conn: sa.Connection, rt: RecordTable, record_id: int, version: int,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -105,6 +106,16 @@ class RecordTable:
         if not f.folded:
             raise ValueError(f"{f.api_name} has no folded column")
         return self.table.c[f.fold_column]
+
+    @cached_property
+    def blank_row(self) -> dict[str, Any]:
+        """Every data column empty: the base of each inserted row, so that one executemany
+        statement serves a whole batch whatever fields each record sets."""
+        row: dict[str, Any] = {}
+        for f in self.module.fields:
+            for column in field_columns(f):
+                row[column.name] = None
+        return row
 
 
 def create_module_table(connection: sa.Connection, module: Module) -> None:
