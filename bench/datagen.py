@@ -73,3 +73,9 @@ def load_accounts(app: Secteur, n: int, *, chunk: int = 10_000, seed: int = 1) -
             tx.conn.exec_driver_sql(f"ANALYZE {rt.table.name}")
         else:
             tx.conn.exec_driver_sql("ANALYZE")
+
+
+# Columns of the CSV files the import benchmark writes.
+FIELDS_FOR_CSV = ["Account_Name", "Billing_Country", "Billing_State", "Billing_City",
+                  "Billing_Code", "Industry", "Annual_Revenue", "Employees", "Account_Type",
+                  "Rating", "Phone"]  # fmt: skip

@@ -169,19 +169,19 @@ class Field:
     lookup_module: str | None = None
     sequence: int = 0
     version: int = 1
+    # Derived from the data type once: read on every value of every record written.
+    kind: Kind = field(init=False, repr=False, compare=False)
+    folded: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def kind(self) -> Kind:
-        return KIND_OF[self.data_type]
+    def __post_init__(self) -> None:
+        kind = KIND_OF[self.data_type]
+        object.__setattr__(self, "kind", kind)
+        # Text-like fields have a case-folded shadow column for case-insensitive comparisons.
+        object.__setattr__(self, "folded", kind in (Kind.TEXT, Kind.PICKLIST, Kind.MULTISELECT))
 
     @property
     def json_type(self) -> str:
         return JSON_TYPE[self.data_type]
-
-    @property
-    def folded(self) -> bool:
-        """Whether the field has a case-folded shadow column (text-like comparisons)."""
-        return self.kind in (Kind.TEXT, Kind.PICKLIST, Kind.MULTISELECT)
 
     @property
     def fold_column(self) -> str:
@@ -223,7 +223,7 @@ class Module:
     def with_field(self, new: Field) -> Module:
         return replace(self, fields=(*self.fields, new))
 
-    @property
+    @cached_property
     def data_fields(self) -> tuple[Field, ...]:
         """Fields a client writes (not system-maintained)."""
         return tuple(f for f in self.fields if not f.system)

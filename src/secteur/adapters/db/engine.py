@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,19 @@ from sqlalchemy.engine import Engine
 
 # Execution option marking a connection whose transaction will write.
 WRITE_OPTION = "secteur_write"
+
+
+def _json_default(value: Any) -> Any:
+    """Canonical values that JSON lacks (audit snapshots, recycle bin): dates as ISO text."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 def create_engine(url: str, *, echo: bool = False) -> Engine:
@@ -25,10 +40,12 @@ def create_engine(url: str, *, echo: bool = False) -> Engine:
             url,
             echo=echo,
             connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=dumps,
         )
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                            json_serializer=dumps)
 
 
 def _configure_sqlite(engine: Engine) -> None:
