@@ -185,7 +185,7 @@ def _value_type(raw: object, path: str, problems: list[Problem]) -> ValueType | 
 
 
 def _field_ref(raw: object, path: str, problems: list[Problem]) -> FieldRef | None:
-    api_name = raw.get("api_name") if isinstance(raw, Mapping) else raw
+    api_name = raw.get("api_name") if isinstance(raw, Mapping) else None
     if isinstance(api_name, str) and api_name.strip():
         return FieldRef(api_name.strip())
     problems.append(

@@ -7,6 +7,7 @@ from typing import Any
 from secteur.domain.criteria.coerce import CanonicalScalar, UnfitValueError, coerce
 from secteur.domain.criteria.errors import CriteriaError, Problem, ProblemCode
 from secteur.domain.criteria.model import (
+    PREDEFINED_NAMES,
     Condition,
     Criteria,
     FieldRef,
@@ -312,10 +313,14 @@ class _Validator:
                 supported_values=[f"${{{name}}}" for name in allowed],
             )
             return None
-        if value.days is not None and not 1 <= value.days <= MAX_DAYS:
+        takes_days = PREDEFINED_NAMES[value.name]
+        days = value.days
+        if takes_days != (days is not None) or (days is not None and not 1 <= days <= MAX_DAYS):
             self.report(
                 "INVALID_DATA",
-                f"the number of days is 1 to {MAX_DAYS}",
+                f"{value.name} takes a number of days from 1 to {MAX_DAYS}"
+                if takes_days
+                else f"{value.name} takes no number of days",
                 path,
                 api_name=f.api_name,
                 expected_data_type="integer",
