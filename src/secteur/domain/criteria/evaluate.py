@@ -189,7 +189,7 @@ def _field_compare(node: FieldCompare) -> Predicate:
                 and isinstance(b, str)
                 and a != ""
                 and b != ""
-                and (compare(fold(a), fold(b)))
+                and compare(fold(a), fold(b))
             )
 
         return texts

@@ -310,7 +310,10 @@ class _Validator:
                 f"{value} does not apply to the {f.data_type.value} field {f.api_name}",
                 path,
                 api_name=f.api_name,
-                supported_values=[f"${{{name}}}" for name in allowed],
+                supported_values=[
+                    f"${{{name}:n}}" if PREDEFINED_NAMES[name] else f"${{{name}}}"
+                    for name in allowed
+                ],
             )
             return None
         takes_days = PREDEFINED_NAMES[value.name]
