@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
+
+from secteur.domain.text import MULTISELECT_SEPARATOR as MULTISELECT_SEPARATOR
+from secteur.domain.text import fold
 
 
 class DataType(StrEnum):
@@ -133,9 +136,6 @@ DEFAULT_LENGTH: dict[DataType, int] = {
     DataType.PERCENT: 5,
 }
 
-# Multi-select values are stored joined by this separator in the folded column, so that
-# "includes X" is a substring test on both databases. Picklist values may not contain it.
-MULTISELECT_SEPARATOR = "\x1f"
 
 API_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
 
@@ -189,9 +189,9 @@ class Field:
 
     def picklist_value(self, value: str) -> PicklistValue | None:
         """The picklist entry for a value, matched case-insensitively as Zoho does."""
-        wanted = value.casefold()
+        wanted = fold(value)
         for entry in self.picklist:
-            if entry.actual_value.casefold() == wanted or entry.display_value.casefold() == wanted:
+            if fold(entry.actual_value) == wanted or fold(entry.display_value) == wanted:
                 return entry
         return None
 

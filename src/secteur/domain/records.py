@@ -14,7 +14,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from secteur.domain.fields import MULTISELECT_SEPARATOR, DataType, Field, Kind, Module
+from secteur.domain.fields import DataType, Field, Kind, Module
+from secteur.domain.text import MULTISELECT_SEPARATOR
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^[0-9+()\-.\s/xX#*]{1,30}$")
@@ -69,7 +70,9 @@ def _number(f: Field, value: Any) -> int | float | None:
             value = int(stripped) if re.fullmatch(r"[+-]?\d+", stripped) else float(stripped)
         except ValueError:
             raise InvalidValue(f.data_type.value) from None
-    if not isinstance(value, int | float) or (isinstance(value, float) and not math.isfinite(value)):
+    if not isinstance(value, int | float):
+        raise InvalidValue(f.data_type.value)
+    if isinstance(value, float) and not math.isfinite(value):
         raise InvalidValue(f.data_type.value)
     if f.data_type in (DataType.INTEGER, DataType.BIGINT):
         if isinstance(value, float):
@@ -79,10 +82,11 @@ def _number(f: Field, value: Any) -> int | float | None:
         bound = 2**31 - 1 if f.data_type is DataType.INTEGER else 2**63 - 1
         if not -bound - 1 <= value <= bound:
             raise InvalidValue(f.data_type.value, "value out of range")
-        return value
-    number = float(value)
-    if abs(number) >= 1e15:
+        return int(value)
+    if abs(value) >= 1e15:
+        # Checked before converting: a huge JSON integer does not fit in a float at all.
         raise InvalidValue(f.data_type.value, "value out of range")
+    number = float(value)
     if f.data_type is DataType.PERCENT and not 0 <= number <= 100:
         raise InvalidValue("percent", "value must be between 0 and 100")
     return number
@@ -172,7 +176,7 @@ def reference_id(value: Any) -> int | None:
 def coerce(f: Field, value: Any, *, time_zone: str) -> Any:
     """The canonical value of `value` for field `f`, or InvalidValue."""
     if value is None:
-        return () if f.kind is Kind.MULTISELECT else None
+        return EMPTY_VALUE.get(f.kind)
     match f.kind:
         case Kind.TEXT:
             return _text(f, value)
@@ -192,6 +196,11 @@ def coerce(f: Field, value: Any, *, time_zone: str) -> Any:
             return reference_id(value)
         case Kind.TERRITORIES:
             raise InvalidValue("jsonarray", "territories are assigned through assign_territories")
+
+
+# What an unset field holds, by kind. A checkbox is never empty (Zoho): unset is false, as
+# the criteria engine reads it too.
+EMPTY_VALUE: dict[Kind, Any] = {Kind.MULTISELECT: (), Kind.BOOLEAN: False}
 
 
 def is_empty(value: Any) -> bool:
@@ -238,6 +247,10 @@ def clean_item(
             details = {"api_name": f.api_name, "json_path": path,
                        "expected_data_type": bad.expected, **bad.extra}  # fmt: skip
             problems.append(Problem("INVALID_DATA", bad.message, details))
+    if creating:
+        for f in module.data_fields:
+            if f.kind is Kind.BOOLEAN and not f.read_only and f.api_name not in values:
+                values[f.api_name] = False
     for f in module.fields:
         if not f.mandatory:
             continue

@@ -5,7 +5,9 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from secteur.domain.fields import MULTISELECT_SEPARATOR
+# Multi-select values are stored joined by this separator in the folded column, so that
+# "includes X" is a substring test on both databases. Picklist values may not contain it.
+MULTISELECT_SEPARATOR = "\x1f"
 
 
 def fold(value: str) -> str:

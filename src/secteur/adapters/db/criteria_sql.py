@@ -36,7 +36,8 @@ from secteur.domain.criteria.plan import (
     TextIn,
     lower,
 )
-from secteur.domain.fields import MULTISELECT_SEPARATOR, Field, Kind
+from secteur.domain.fields import Field, Kind
+from secteur.domain.text import MULTISELECT_SEPARATOR
 
 Column = sa.ColumnElement[Any]
 Condition = sa.ColumnElement[bool]

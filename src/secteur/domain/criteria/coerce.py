@@ -10,8 +10,8 @@ import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from secteur.domain.fields import MULTISELECT_SEPARATOR, DataType, Field, Kind, PicklistValue
-from secteur.domain.text import fold
+from secteur.domain.fields import DataType, Field, Kind, PicklistValue
+from secteur.domain.text import MULTISELECT_SEPARATOR, fold
 
 CanonicalScalar = str | int | float | bool | date | datetime
 

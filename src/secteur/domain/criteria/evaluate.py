@@ -26,8 +26,8 @@ from secteur.domain.criteria.plan import (
     lower,
 )
 from secteur.domain.criteria.validate import validate_criteria
-from secteur.domain.fields import MULTISELECT_SEPARATOR, DataType, Field, Kind, Module
-from secteur.domain.text import fold, fold_multiselect
+from secteur.domain.fields import DataType, Field, Kind, Module
+from secteur.domain.text import MULTISELECT_SEPARATOR, fold, fold_multiselect
 
 Record = Mapping[str, Any]
 Predicate = Callable[[Record], bool]
