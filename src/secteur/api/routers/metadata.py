@@ -109,11 +109,21 @@ def list_modules(caller: CallerDep) -> Response:
         return responses.ok({"modules": [module_json(tx, actor, m) for m in tx.state.modules]})
 
 
-@router.get("/crm/v8/settings/modules/{api_name}", summary="Get a module")
+def _module_by_name_or_id(tx: Tx, key: str) -> Module:
+    """Zoho serves `/settings/modules/{api_name}` and `/settings/modules/{id}` on one path (the
+    SDK's `get_module(id)` uses the latter); api names start with a letter, so no clash."""
+    if key.isdigit():
+        found = next((m for m in tx.state.modules if m.id == int(key)), None)
+        if found is not None:
+            return found
+    return module_or_error(tx, key)
+
+
+@router.get("/crm/v8/settings/modules/{api_name}", summary="Get a module by API name or id")
 def get_module(caller: CallerDep, api_name: str) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, "modules", Access.READ)
-        module = module_or_error(tx, api_name)
+        module = _module_by_name_or_id(tx, api_name)
         body = module_json(tx, actor, module)
         body["fields"] = [field_json(tx, module, f) for f in module.fields]
         body["related_lists"] = [_related_json(tx, module, i, rl)
