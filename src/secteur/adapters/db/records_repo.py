@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from secteur.adapters.db import tables as t
 from secteur.adapters.db.records_schema import RecordTable, from_row, to_row
-from secteur.adapters.db.types import ID_START
+from secteur.adapters.db.types import id_start
 from secteur.domain.audit import jsonable
 from secteur.domain.fields import Kind, Module
 from secteur.domain.records import StoredRecord
@@ -38,8 +38,12 @@ def select_records(rt: RecordTable) -> sa.Select[Any]:
     return sa.select(*data_columns(rt))
 
 
-def fetch(conn: sa.Connection, rt: RecordTable, ids: Iterable[int],
-          where: sa.ColumnElement[bool] | None = None) -> dict[int, StoredRecord]:
+def fetch(
+    conn: sa.Connection,
+    rt: RecordTable,
+    ids: Iterable[int],
+    where: sa.ColumnElement[bool] | None = None,
+) -> dict[int, StoredRecord]:
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
@@ -66,7 +70,7 @@ def allocate_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
         row = conn.exec_driver_sql(
             "SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)
         ).first()
-        start = (int(row[0]) if row is not None else ID_START - 1) + 1
+        start = (int(row[0]) if row is not None else id_start(table.name) - 1) + 1
         if row is None:
             conn.exec_driver_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
                                  (table.name, start + count - 1))  # fmt: skip
@@ -82,8 +86,12 @@ def allocate_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
     return sorted(int(r[0]) for r in result)
 
 
-def insert(conn: sa.Connection, rt: RecordTable, records: Sequence[Mapping[str, Any]],
-           system: Sequence[Mapping[str, Any]]) -> list[int]:
+def insert(
+    conn: sa.Connection,
+    rt: RecordTable,
+    records: Sequence[Mapping[str, Any]],
+    system: Sequence[Mapping[str, Any]],
+) -> list[int]:
     """Insert records (canonical values + system columns); returns their ids, in order."""
     if not records:
         return []
@@ -95,8 +103,14 @@ def insert(conn: sa.Connection, rt: RecordTable, records: Sequence[Mapping[str, 
     return ids
 
 
-def update(conn: sa.Connection, rt: RecordTable, record_id: int, version: int,
-           changes: Mapping[str, Any], system: Mapping[str, Any]) -> bool:
+def update(
+    conn: sa.Connection,
+    rt: RecordTable,
+    record_id: int,
+    version: int,
+    changes: Mapping[str, Any],
+    system: Mapping[str, Any],
+) -> bool:
     """Write changed values if the record is still at `version`; bumps the version."""
     table = rt.table
     result = conn.execute(
@@ -116,11 +130,16 @@ def move_to_recycle_bin(conn: sa.Connection, rt: RecordTable, records: Sequence[
         t.deleted_records.insert(),
         [
             {
-                "module": rt.module.api_name, "id": r.id,
+                "module": rt.module.api_name,
+                "id": r.id,
                 "display_name": _display(r.values.get(display)),
-                "data": {"values": jsonable(dict(r.values)),
-                         **{k: jsonable(getattr(r, k)) for k in SYSTEM_KEYS if k != "id"}},
-                "owner_id": r.owner_id, "created_by": r.created_by, "deleted_by": actor,
+                "data": {
+                    "values": jsonable(dict(r.values)),
+                    **{k: jsonable(getattr(r, k)) for k in SYSTEM_KEYS if k != "id"},
+                },
+                "owner_id": r.owner_id,
+                "created_by": r.created_by,
+                "deleted_by": actor,
                 "deleted_time": now,
             }  # fmt: skip
             for r in records

@@ -68,7 +68,7 @@ def field_columns(f: Field) -> list[sa.Column[Any]]:
 
 def build_table(module: Module, metadata: sa.MetaData) -> sa.Table:
     columns: list[Any] = [
-        id_column(),
+        id_column(module.table),
         sa.Column("owner_id", sa.BigInteger, nullable=False, index=True),
         sa.Column("created_by", sa.BigInteger, nullable=False),
         sa.Column("modified_by", sa.BigInteger, nullable=False),

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from secteur.adapters.db.types import ID_START, UTCDateTime, id_column, ref
+from secteur.adapters.db.types import UTCDateTime, id_column, id_start, ref
 
 metadata = sa.MetaData(
     naming_convention={
@@ -25,16 +25,17 @@ metadata = sa.MetaData(
 
 
 def seed_id_sequence(connection: sa.Connection, table_name: str) -> None:
-    """Make SQLite hand out ids from ID_START, as PostgreSQL's identity columns do."""
+    """Make SQLite hand out the table's ids from its first id, as PostgreSQL's identity does."""
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(
-            "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table_name, ID_START - 1)
+            "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
+            (table_name, id_start(table_name) - 1),
         )
 
 
 def _table(name: str, *columns: Any) -> sa.Table:
-    """A table whose `id` is assigned by the database from ID_START."""
-    table = sa.Table(name, metadata, id_column(), *columns, sqlite_autoincrement=True)
+    """A table whose `id` is assigned by the database from its first id."""
+    table = sa.Table(name, metadata, id_column(name), *columns, sqlite_autoincrement=True)
 
     @event.listens_for(table, "after_create")
     def _seed(target: sa.Table, connection: sa.Connection, **_: Any) -> None:

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-# Ids look like Zoho's (19 digits) so that clients exercise their 64-bit handling from day one.
+# Ids look like Zoho's (19 digits) so that clients exercise their 64-bit handling from day one,
+# and, like Zoho's, are unique across the org: each table draws from its own block of ten
+# billion ids, so a user, a role and an account never share an id (ADR 0006).
 ID_START = 3652397000001000001
+ID_BLOCK = 10_000_000_000
+_BLOCKS = {
+    "org": 0, "roles": 1, "profiles": 2, "users": 3, "modules": 4, "fields": 5, "layouts": 6,
+    "oauth_clients": 7, "oauth_grants": 8, "oauth_refresh_tokens": 9, "oauth_access_tokens": 10,
+    "audit_events": 11, "outbox": 12,
+    "leads": 20, "accounts": 21, "contacts": 22, "deals": 23,
+}  # fmt: skip
+
+
+def id_start(table: str) -> int:
+    """The first id of `table`. Tables without a fixed block get one from their name."""
+    block = _BLOCKS.get(table)
+    if block is None:
+        block = 100 + zlib.crc32(table.encode()) % 800
+    return ID_START + block * ID_BLOCK
+
 
 # On SQLite only INTEGER PRIMARY KEY is the rowid (auto-assigned); BIGINT would not be.
 IdType = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -44,12 +63,18 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def id_column(name: str = "id") -> sa.Column[int]:
-    return sa.Column(name, IdType, sa.Identity(start=ID_START), primary_key=True)
+def id_column(table: str) -> sa.Column[int]:
+    return sa.Column("id", IdType, sa.Identity(start=id_start(table)), primary_key=True)
 
 
-def ref(name: str, target: str | None = None, *, nullable: bool = True, index: bool = False,
-        ondelete: str | None = None) -> sa.Column[int]:
+def ref(
+    name: str,
+    target: str | None = None,
+    *,
+    nullable: bool = True,
+    index: bool = False,
+    ondelete: str | None = None,
+) -> sa.Column[int]:
     """A 64-bit reference column, with a foreign key when `target` ("table.column") is given."""
     args: list[Any] = [sa.ForeignKey(target, ondelete=ondelete)] if target else []
     return sa.Column(name, sa.BigInteger, *args, nullable=nullable, index=index)

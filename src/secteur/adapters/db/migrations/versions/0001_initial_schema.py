@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from secteur.adapters.db.tables import seed_id_sequence
-from secteur.adapters.db.types import UTCDateTime
+from secteur.adapters.db.types import UTCDateTime, id_start
 
 revision = "0001"
 down_revision = None
@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("audit_events")),
             nullable=False,
         ),
         sa.Column("at", UTCDateTime(), nullable=False),
@@ -64,7 +64,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("modules")),
             nullable=False,
         ),
         sa.Column("api_name", sa.String(length=50), nullable=False),
@@ -88,7 +88,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("oauth_clients")),
             nullable=False,
         ),
         sa.Column("client_id", sa.String(length=64), nullable=False),
@@ -110,7 +110,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("org")),
             nullable=False,
         ),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -136,7 +136,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("outbox")),
             nullable=False,
         ),
         sa.Column("created_time", UTCDateTime(), nullable=False),
@@ -158,7 +158,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("profiles")),
             nullable=False,
         ),
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -179,7 +179,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("roles")),
             nullable=False,
         ),
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -205,7 +205,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("fields")),
             nullable=False,
         ),
         sa.Column("module_id", sa.BigInteger(), nullable=False),
@@ -245,7 +245,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("layouts")),
             nullable=False,
         ),
         sa.Column("module_id", sa.BigInteger(), nullable=False),
@@ -270,7 +270,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("users")),
             nullable=False,
         ),
         sa.Column("first_name", sa.String(length=100), nullable=True),
@@ -309,7 +309,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("oauth_grants")),
             nullable=False,
         ),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
@@ -336,7 +336,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("oauth_refresh_tokens")),
             nullable=False,
         ),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
@@ -362,7 +362,7 @@ def upgrade() -> None:
         sa.Column(
             "id",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity(always=False, start=3652397000001000001),
+            sa.Identity(always=False, start=id_start("oauth_access_tokens")),
             nullable=False,
         ),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
