@@ -16,7 +16,11 @@ def _invalid_body(reason: str) -> ServiceError:
 
 
 async def json_body(request: Request) -> Any:
-    raw = await request.body()
+    return parse_json(await request.body())
+
+
+def parse_json(raw: bytes) -> Any:
+    """The JSON value of a request body, or Zoho's request-level error."""
     if not raw.strip():
         raise ServiceError("REQUIRED_PARAM_MISSING", "the request body is empty",
                            {"param_name": "body"})  # fmt: skip
@@ -25,9 +29,21 @@ async def json_body(request: Request) -> Any:
     except UnicodeDecodeError:
         raise _invalid_body("it is not UTF-8") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError, RecursionError) as exc:
         raise _invalid_body(str(exc).split(":")[0]) from None
+    if "\\u" in text and not _encodable(value):
+        # `"\ud800"` is valid JSON but no UTF-8 text: nothing could store or echo it.
+        raise _invalid_body("it contains an unpaired surrogate escape")
+    return value
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 def _reject_constant(name: str) -> Any:
