@@ -114,7 +114,8 @@ class _Tokens:
             body, sig = token.rsplit(".", 1)
             padded = body + "=" * (-len(body) % 4)
             expected = hmac.new(self._key, padded.encode(), hashlib.sha256).hexdigest()[:32]
-            if not hmac.compare_digest(sig, expected):
+            # Bytes: compare_digest refuses str with non-ASCII characters.
+            if not hmac.compare_digest(sig.encode(), expected.encode()):
                 raise ValueError("bad signature")
             payload = json.loads(base64.urlsafe_b64decode(padded))
             if not isinstance(payload, dict):
@@ -236,6 +237,10 @@ def search_condition(tx: Tx, actor: Actor, module: Module, *, criteria: str | No
                            {"param_name": given[1][0]})  # fmt: skip
     kind, value = given[0]
     fingerprint = f"{kind}:{value}"
+    if "\x00" in value:
+        # No stored text holds NUL, and PostgreSQL refuses it as a parameter.
+        raise ServiceError("INVALID_QUERY", f"the {kind} given contains a NUL character",
+                           {"param_name": kind})  # fmt: skip
     if kind == "criteria":
         try:
             tree = validate_criteria(parse_search_string(value), module)
@@ -243,6 +248,10 @@ def search_condition(tx: Tx, actor: Actor, module: Module, *, criteria: str | No
             first = exc.problems[0]
             raise ServiceError("INVALID_QUERY", first.message,
                                {"reason": first.message, **first.details}) from exc
+        except RecursionError:
+            # The parser recurses per parenthesis; nesting this deep is never a valid tree.
+            raise ServiceError("INVALID_QUERY", "the criteria are nested too deeply",
+                               {"param_name": "criteria"}) from None
         return compile_sql(tree, rt, eval_context(tx, actor)), fingerprint
     if not value.strip():
         raise ServiceError("INVALID_QUERY", f"the {kind} given is empty", {"param_name": kind})
