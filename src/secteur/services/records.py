@@ -19,7 +19,15 @@ from secteur.domain.actor import Actor
 from secteur.domain.audit import AuditEvent, diff, jsonable
 from secteur.domain.directory import Operation
 from secteur.domain.fields import Kind, Module
-from secteur.domain.records import Problem, StoredRecord, clean_item, derive, reference_id
+from secteur.domain.records import (
+    InvalidValue,
+    Problem,
+    StoredRecord,
+    clean_item,
+    coerce,
+    derive,
+    reference_id,
+)
 from secteur.domain.text import fold
 from secteur.services import access
 from secteur.services.app import Tx
@@ -128,11 +136,11 @@ def write_records(
             problems.append(Problem("INVALID_DATA", "invalid data",
                                     {"api_name": "Owner", "json_path": f"$.data[{index}].Owner",
                                      "expected_data_type": "jsonobject"}))  # fmt: skip
-        if not problems and before is not None and expected_version is not None:
-            if before.version != expected_version:
-                raise ServiceError("CONFLICT", "the record was changed by someone else",
-                                   {"id": str(before.id), "current_version": before.version},
-                                   status=409)  # fmt: skip
+        stale = before is not None and expected_version not in (None, before.version)
+        if not problems and stale and before is not None:
+            raise ServiceError("CONFLICT", "the record was changed by someone else",
+                               {"id": str(before.id), "current_version": before.version},
+                               status=409)  # fmt: skip
         if not problems:
             problems.extend(tx.app.pipeline.check(tx, actor, module, before, values, stages))
         if problems:
@@ -160,19 +168,12 @@ def _existing_for(
         return [blank] * len(items)
     editable = access.editable(tx, actor, rt)
     if mode is Mode.UPDATE:
-        ids: list[int | None] = []
-        for raw in items:
-            try:
-                ids.append(reference_id(raw.get("id")) if isinstance(raw, Mapping) else None)
-            except ValueError:
-                ids.append(None)
-        found = records_repo.fetch(tx.conn, rt, [i for i in ids if i is not None], editable)
+        ids = [_item_id(raw, index, required=True) for index, raw in enumerate(items)]
+        found = records_repo.fetch(tx.conn, rt, [i for i in ids if isinstance(i, int)], editable)
         out: list[tuple[StoredRecord | None, str | None, str | None, Problem | None]] = []
-        for index, record_id in enumerate(ids):
-            if record_id is None:
-                out.append((None, None, None, Problem(
-                    "MANDATORY_NOT_FOUND", "required field not found",
-                    {"api_name": "id", "json_path": f"$.data[{index}].id"})))  # fmt: skip
+        for record_id in ids:
+            if not isinstance(record_id, int):
+                out.append((None, None, None, record_id))
             elif record_id not in found:
                 out.append((None, None, None, Problem(
                     "INVALID_DATA", "the id given seems to be invalid",
@@ -183,12 +184,30 @@ def _existing_for(
     return _upsert_matches(tx, actor, rt, items, duplicate_check_fields, editable)
 
 
+def _item_id(raw: Any, index: int, *, required: bool) -> int | Problem | None:
+    """The id an item names; a Problem when it is missing (if `required`) or not an id."""
+    value = raw.get("id") if isinstance(raw, Mapping) else None
+    try:
+        if isinstance(value, Mapping):
+            raise ValueError("a record's own id is never an object")
+        found = reference_id(value)
+    except ValueError:
+        # Present but not a 64-bit id: the same answer as an id that does not exist.
+        return Problem("INVALID_DATA", "the id given seems to be invalid",
+                       {"api_name": "id", "json_path": f"$.data[{index}].id"})  # fmt: skip
+    if found is None and required:
+        return Problem("MANDATORY_NOT_FOUND", "required field not found",
+                       {"api_name": "id", "json_path": f"$.data[{index}].id"})  # fmt: skip
+    return found
+
+
 def _upsert_matches(
     tx: Tx, actor: Actor, rt: RecordTable, items: Sequence[Any],
     duplicate_check_fields: Sequence[str] | None, editable: sa.ColumnElement[bool] | None,
 ) -> list[tuple[StoredRecord | None, str | None, str | None, Problem | None]]:  # fmt: skip
     module = rt.module
-    names = list(duplicate_check_fields or DEFAULT_DUPLICATE_FIELDS.get(module.api_name, ()))
+    names: list[str] = list(duplicate_check_fields or ()) or list(
+        DEFAULT_DUPLICATE_FIELDS.get(module.api_name, ()))
     fields = []
     for name in names:
         f = module.field(name)
@@ -197,21 +216,30 @@ def _upsert_matches(
                                {"api_name": name, "json_path": "$.duplicate_check_fields"})
         fields.append(f)
     out: list[tuple[StoredRecord | None, str | None, str | None, Problem | None]] = []
-    for raw in items:
+    time_zone = actor.user.time_zone or tx.state.org.time_zone
+    for index, raw in enumerate(items):
         match: StoredRecord | None = None
         matched_on: str | None = None
         if isinstance(raw, Mapping):
-            explicit = reference_id(raw["id"]) if raw.get("id") not in (None, "") else None
+            explicit = _item_id(raw, index, required=False)
+            if isinstance(explicit, Problem):
+                out.append((None, None, None, explicit))
+                continue
             if explicit is not None:
                 match = records_repo.fetch(tx.conn, rt, [explicit], editable).get(explicit)
             for f in fields:
                 if match is not None:
                     break
-                value = raw.get(f.api_name)
-                if value in (None, "") or isinstance(value, Mapping | list):
+                # Compare the value as it would be stored; a value that cannot be stored
+                # matches nothing (validation reports it for the item).
+                try:
+                    value = coerce(f, raw.get(f.api_name), time_zone=time_zone)
+                except InvalidValue:
+                    continue
+                if value is None:
                     continue
                 column = rt.fold_column(f) if f.folded else rt.column(f)
-                key = fold(str(value)) if f.folded else value
+                key = fold(value) if f.folded else value
                 query = records_repo.select_records(rt).where(column == key)
                 if editable is not None:
                     query = query.where(editable)
@@ -263,11 +291,12 @@ def _write(tx: Tx, actor: Actor, rt: RecordTable, pending: list[_Pending],
     inserts = [p for p in pending if p.before is None]
     if inserts:
         values = [derive(module, {}, p.values) for p in inserts]
-        system = [{"owner_id": p.owner_id or actor.id, "created_by": actor.id,
-                   "modified_by": actor.id, "created_time": now, "modified_time": now,
-                   "version": 1} for p in inserts]  # fmt: skip
-        ids = records_repo.insert(tx.conn, rt, values, system)
-        for p, new_id, vals, sys in zip(inserts, ids, values, system, strict=True):
+        stamps: list[dict[str, Any]] = [
+            {"owner_id": p.owner_id or actor.id, "created_by": actor.id,
+             "modified_by": actor.id, "created_time": now, "modified_time": now,
+             "version": 1} for p in inserts]  # fmt: skip
+        ids = records_repo.insert(tx.conn, rt, values, stamps)
+        for p, new_id, vals, sys in zip(inserts, ids, values, stamps, strict=True):
             full = {f.api_name: vals.get(f.api_name, () if f.kind is Kind.MULTISELECT else None)
                     for f in module.data_fields if f.kind is not Kind.TERRITORIES}  # fmt: skip
             record = StoredRecord(id=new_id, values=full, **sys)
@@ -328,6 +357,8 @@ def delete_records(tx: Tx, actor: Actor, module: Module, ids: Sequence[int]) -> 
         raise ServiceError("LIMIT_EXCEEDED", f"more than {MAX_BATCH} records in one call",
                            {"limit": MAX_BATCH})  # fmt: skip
     access.require_module(actor, module, Operation.DELETE)
+    # An id named twice is deleted (and answered) once: the recycle bin holds a record once.
+    ids = list(dict.fromkeys(ids))
     rt = tx.state.table(module)
     found = records_repo.fetch(tx.conn, rt, ids, access.editable(tx, actor, rt))
     problems = [tx.app.pipeline.check(tx, actor, module, found[i], {}, selected_stages(None))
