@@ -169,7 +169,9 @@ def _existing_for(
     editable = access.editable(tx, actor, rt)
     if mode is Mode.UPDATE:
         ids = [_item_id(raw, index, required=True) for index, raw in enumerate(items)]
-        found = records_repo.fetch(tx.conn, rt, [i for i in ids if isinstance(i, int)], editable)
+        wanted = [i for i in ids if isinstance(i, int)]
+        _lock(tx, rt, wanted)
+        found = records_repo.fetch(tx.conn, rt, wanted, editable)
         out: list[tuple[StoredRecord | None, str | None, str | None, Problem | None]] = []
         for record_id in ids:
             if not isinstance(record_id, int):
@@ -182,6 +184,20 @@ def _existing_for(
                 out.append((found[record_id], None, None, None))
         return out
     return _upsert_matches(tx, actor, rt, items, duplicate_check_fields, editable)
+
+
+def _lock(tx: Tx, rt: RecordTable, ids: Sequence[int]) -> None:
+    """Queue up behind other writers of these records before reading them.
+
+    PostgreSQL row locks, taken in id order so two batches never deadlock; the read that
+    follows then sees the committed version, so an `If-Match` is checked against the truth
+    and an unconditional write never fails on a race. (SQLite's write transactions are
+    already serialised: FOR UPDATE renders as nothing there.)
+    """
+    if ids:
+        table = rt.table
+        tx.conn.execute(sa.select(table.c.id).where(table.c.id.in_(sorted(set(ids))))
+                        .order_by(table.c.id).with_for_update())  # fmt: skip
 
 
 def _item_id(raw: Any, index: int, *, required: bool) -> int | Problem | None:
@@ -217,6 +233,8 @@ def _upsert_matches(
         fields.append(f)
     out: list[tuple[StoredRecord | None, str | None, str | None, Problem | None]] = []
     time_zone = actor.user.time_zone or tx.state.org.time_zone
+    _lock(tx, rt, [i for index, raw in enumerate(items)
+                   if isinstance(i := _item_id(raw, index, required=False), int)])  # fmt: skip
     for index, raw in enumerate(items):
         match: StoredRecord | None = None
         matched_on: str | None = None
@@ -351,8 +369,13 @@ def get_record(tx: Tx, actor: Actor, module: Module, record_id: int) -> StoredRe
     return found[record_id]
 
 
-def delete_records(tx: Tx, actor: Actor, module: Module, ids: Sequence[int]) -> list[ItemResult]:
-    """Move records to the recycle bin; unknown or hidden ids fail alike, per item."""
+def delete_records(tx: Tx, actor: Actor, module: Module, ids: Sequence[int], *,
+                   expected_version: int | None = None) -> list[ItemResult]:  # fmt: skip
+    """Move records to the recycle bin; unknown or hidden ids fail alike, per item.
+
+    `expected_version` (a single record's `If-Match`) refuses the whole call with CONFLICT
+    when a record is no longer at that version.
+    """
     if len(ids) > MAX_BATCH:
         raise ServiceError("LIMIT_EXCEEDED", f"more than {MAX_BATCH} records in one call",
                            {"limit": MAX_BATCH})  # fmt: skip
@@ -360,7 +383,14 @@ def delete_records(tx: Tx, actor: Actor, module: Module, ids: Sequence[int]) -> 
     # An id named twice is deleted (and answered) once: the recycle bin holds a record once.
     ids = list(dict.fromkeys(ids))
     rt = tx.state.table(module)
+    _lock(tx, rt, ids)
     found = records_repo.fetch(tx.conn, rt, ids, access.editable(tx, actor, rt))
+    if expected_version is not None:
+        for record in found.values():
+            if record.version != expected_version:
+                raise ServiceError("CONFLICT", "the record was changed by someone else",
+                                   {"id": str(record.id), "current_version": record.version},
+                                   status=409)  # fmt: skip
     problems = [tx.app.pipeline.check(tx, actor, module, found[i], {}, selected_stages(None))
                 if i in found else [] for i in ids]  # fmt: skip
     doomed = [found[i] for i, p in zip(ids, problems, strict=True) if i in found and not p]
