@@ -148,7 +148,7 @@ def write_records(
             continue
         pending.append(_Pending(index, values, before, owner_id, action, duplicate_field))
 
-    _check_references(tx, module, pending, results)
+    _check_references(tx, actor, module, pending, results)
     pending = [p for p in pending if results[p.index] is None]
 
     changes = _write(tx, actor, rt, pending, results)
@@ -268,9 +268,14 @@ def _upsert_matches(
     return out
 
 
-def _check_references(tx: Tx, module: Module, pending: list[_Pending],
+def _check_references(tx: Tx, actor: Actor, module: Module, pending: list[_Pending],
                       results: list[ItemResult | None]) -> None:  # fmt: skip
-    """Lookups must name existing records; owners and user lookups active users."""
+    """Lookups must name records the actor can see, owners active users.
+
+    A hidden lookup target answers like a missing one, so a write never reveals what exists.
+    A value the record already holds is kept without a check: the SDK sends records back
+    whole, and a lookup someone else set (or an owner since deactivated) must not fail that.
+    """
     users = tx.state.directory.users
     wanted: dict[str, set[int]] = {}
     for p in pending:
@@ -282,11 +287,14 @@ def _check_references(tx: Tx, module: Module, pending: list[_Pending],
     for target, ids in wanted.items():
         target_module = tx.state.module(target)
         found[target] = (set() if target_module is None else
-                         records_repo.existing_ids(tx.conn, tx.state.table(target_module), ids))
+                         _visible_ids(tx, actor, tx.state.table(target_module), ids))
     for p in pending:
+        current = {} if p.before is None else {**p.before.values, "Owner": p.before.owner_id}
         for api_name, value in [*p.values.items(), ("Owner", p.owner_id)]:
             f = module.field(api_name)
             if f is None or value is None or f.kind is not Kind.REFERENCE:
+                continue
+            if current.get(api_name) == value:
                 continue
             if f.data_type.value == "lookup":
                 ok = value in found.get(f.lookup_module or "", set())
@@ -299,6 +307,14 @@ def _check_references(tx: Tx, module: Module, pending: list[_Pending],
                     {"api_name": api_name, "json_path": f"$.data[{p.index}].{api_name}",
                      "expected_data_type": f.data_type.value})  # fmt: skip
                 break
+
+
+def _visible_ids(tx: Tx, actor: Actor, rt: RecordTable, ids: set[int]) -> set[int]:
+    query = sa.select(rt.table.c.id).where(rt.table.c.id.in_(sorted(ids)))
+    visible = access.visible(tx, actor, rt)
+    if visible is not None:
+        query = query.where(visible)
+    return {int(row[0]) for row in tx.conn.execute(query)}
 
 
 def _write(tx: Tx, actor: Actor, rt: RecordTable, pending: list[_Pending],
