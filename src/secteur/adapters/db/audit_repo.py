@@ -19,17 +19,24 @@ def append(conn: sa.Connection, events: Sequence[AuditEvent]) -> None:
         t.audit_events.insert(),
         [
             {
-                "at": e.at, "actor_id": e.actor_id, "entity": e.entity, "module": e.module,
-                "entity_id": e.entity_id, "action": e.action, "source": e.source,
-                "before": e.before, "after": e.after,
+                "at": e.at,
+                "actor_id": e.actor_id,
+                "entity": e.entity,
+                "module": e.module,
+                "entity_id": e.entity_id,
+                "action": e.action,
+                "source": e.source,
+                "before": e.before,
+                "after": e.after,
             }  # fmt: skip
             for e in events
         ],
     )
 
 
-def timeline(conn: sa.Connection, entity: str, entity_id: int, module: str | None = None,
-             limit: int = 200) -> list[AuditEvent]:
+def timeline(
+    conn: sa.Connection, entity: str, entity_id: int, module: str | None = None, limit: int = 200
+) -> list[AuditEvent]:
     """The newest events of one entity first."""
     query = (
         sa.select(t.audit_events)
@@ -40,15 +47,24 @@ def timeline(conn: sa.Connection, entity: str, entity_id: int, module: str | Non
     if module is not None:
         query = query.where(t.audit_events.c.module == module)
     return [
-        AuditEvent(at=r.at, actor_id=r.actor_id, entity=r.entity, entity_id=r.entity_id,
-                   action=r.action, source=r.source, module=r.module, before=r.before,
-                   after=r.after)  # fmt: skip
+        AuditEvent(
+            at=r.at,
+            actor_id=r.actor_id,
+            entity=r.entity,
+            entity_id=r.entity_id,
+            action=r.action,
+            source=r.source,
+            module=r.module,
+            before=r.before,
+            after=r.after,
+        )  # fmt: skip
         for r in conn.execute(query)
     ]
 
 
-def enqueue(conn: sa.Connection, messages: Iterable[tuple[str, Mapping[str, Any]]],
-            now: datetime) -> None:
+def enqueue(
+    conn: sa.Connection, messages: Iterable[tuple[str, Mapping[str, Any]]], now: datetime
+) -> None:
     rows = [{"created_time": now, "kind": kind, "payload": dict(payload), "deliver_after": now}
             for kind, payload in messages]  # fmt: skip
     if rows:

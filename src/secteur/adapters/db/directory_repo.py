@@ -79,8 +79,15 @@ def stamp(now: datetime, actor: int | None) -> dict[str, Any]:
     return {"created_time": now, "modified_time": now, "created_by": actor, "modified_by": actor}
 
 
-def insert_role(conn: sa.Connection, name: str, reporting_to: int | None, share_with_peers: bool,
-                description: str | None, now: datetime, actor: int | None) -> int:
+def insert_role(
+    conn: sa.Connection,
+    name: str,
+    reporting_to: int | None,
+    share_with_peers: bool,
+    description: str | None,
+    now: datetime,
+    actor: int | None,
+) -> int:
     return int(conn.execute(
         t.roles.insert().values(name=name, reporting_to=reporting_to,
                                 share_with_peers=share_with_peers, description=description,
@@ -88,8 +95,7 @@ def insert_role(conn: sa.Connection, name: str, reporting_to: int | None, share_
     ).scalar_one())  # fmt: skip
 
 
-def insert_profile(conn: sa.Connection, profile: Profile, now: datetime,
-                   actor: int | None) -> int:
+def insert_profile(conn: sa.Connection, profile: Profile, now: datetime, actor: int | None) -> int:
     return int(conn.execute(
         t.profiles.insert().values(name=profile.name, description=profile.description,
                                    custom=profile.custom,
@@ -98,16 +104,24 @@ def insert_profile(conn: sa.Connection, profile: Profile, now: datetime,
     ).scalar_one())  # fmt: skip
 
 
-def insert_user(conn: sa.Connection, values: Mapping[str, Any], now: datetime,
-                actor: int | None) -> int:
+def insert_user(
+    conn: sa.Connection, values: Mapping[str, Any], now: datetime, actor: int | None
+) -> int:
     return int(conn.execute(
         t.users.insert().values(**values, email_key=str(values["email"]).lower(),
                                 **stamp(now, actor)).returning(t.users.c.id)
     ).scalar_one())  # fmt: skip
 
 
-def update_row(conn: sa.Connection, table: sa.Table, row_id: int, values: Mapping[str, Any],
-               now: datetime, actor: int | None, expected_version: int | None) -> bool:
+def update_row(
+    conn: sa.Connection,
+    table: sa.Table,
+    row_id: int,
+    values: Mapping[str, Any],
+    now: datetime,
+    actor: int | None,
+    expected_version: int | None,
+) -> bool:
     """Update a settings row, bumping its version; False if `expected_version` is stale."""
     query = table.update().where(table.c.id == row_id)
     if expected_version is not None:

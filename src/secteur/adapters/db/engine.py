@@ -44,8 +44,9 @@ def create_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                            json_serializer=dumps)
+    return sa.create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, json_serializer=dumps
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

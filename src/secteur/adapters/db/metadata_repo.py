@@ -123,8 +123,7 @@ def insert_module(conn: sa.Connection, module: Module, now: datetime) -> None:
     )
 
 
-def insert_field(conn: sa.Connection, module: Module, f: Field, now: datetime,
-                 actor: int) -> Field:
+def insert_field(conn: sa.Connection, module: Module, f: Field, now: datetime, actor: int) -> Field:
     new_id = conn.execute(
         t.fields.insert()
         .values(module_id=module.id, **field_values(f), **_stamp(now, actor))
@@ -133,8 +132,14 @@ def insert_field(conn: sa.Connection, module: Module, f: Field, now: datetime,
     return replace(f, id=new_id)
 
 
-def update_field(conn: sa.Connection, module: Module, f: Field, now: datetime, actor: int,
-                 expected_version: int | None) -> bool:
+def update_field(
+    conn: sa.Connection,
+    module: Module,
+    f: Field,
+    now: datetime,
+    actor: int,
+    expected_version: int | None,
+) -> bool:
     """Write a changed field; False when `expected_version` is no longer current."""
     query = t.fields.update().where(t.fields.c.id == f.id, t.fields.c.module_id == module.id)
     if expected_version is not None:
