@@ -9,11 +9,12 @@ from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from secteur.api import responses
-from secteur.api.body import envelope_list, json_body
-from secteur.api.deps import CallerDep
+from secteur.api.body import envelope_list, parse_json
+from secteur.api.deps import Caller, CallerDep
 from secteur.api.wire import Names, etag, parse_if_match, record_json, user_ref, when
 from secteur.domain.actor import Actor
 from secteur.domain.directory import Operation
@@ -48,9 +49,14 @@ PageParam = Annotated[int, Query(ge=1, le=10_000)]
 PerPageParam = Annotated[int, Query(ge=1, le=200)]
 
 
+def _is_id(text: str) -> bool:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
+
+
 def record_id(value: str) -> int:
     """A record id from the path: digits within 64 bits, else the record does not exist."""
-    if not value.isdigit() or int(value) > MAX_ID or int(value) == 0:
+    if not _is_id(value):
         raise NotFound()
     return int(value)
 
@@ -59,7 +65,7 @@ def _ids(text: str | None, name: str = "ids") -> tuple[int, ...]:
     if text is None:
         return ()
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    if any(not p.isdigit() or int(p) > MAX_ID for p in parts):
+    if not all(_is_id(p) for p in parts):
         raise ServiceError("INVALID_DATA", f"invalid {name}", {"param_name": name})
     return tuple(int(p) for p in parts)
 
@@ -188,20 +194,35 @@ def _write_response(tx: Tx, actor: Actor, results: list[service.ItemResult], suc
 
 async def _write(caller: CallerDep, request: Request, module: str, mode: service.Mode,
                  success: int) -> Response:  # fmt: skip
-    body = await json_body(request)
-    items = envelope_list(body, "data", service.MAX_BATCH)
-    trigger = _trigger(body)
-    duplicate_fields = body.get("duplicate_check_fields") if mode is service.Mode.UPSERT else None
-    if duplicate_fields is not None and (not isinstance(duplicate_fields, list)
-                                         or not all(isinstance(d, str) for d in duplicate_fields)):
-        raise ServiceError("INVALID_DATA", "duplicate_check_fields must be an array of strings",
-                           {"api_name": "duplicate_check_fields",
-                            "json_path": "$.duplicate_check_fields"})  # fmt: skip
+    raw = await request.body()
+    # The database work runs in a worker thread: a writer waiting for a row lock must not
+    # hold up every other request of this process.
+    return await run_in_threadpool(_write_in_tx, caller, raw, module, mode, success)
+
+
+def _write_in_tx(caller: Caller, raw: bytes, module: str, mode: service.Mode,
+                 success: int) -> Response:  # fmt: skip
+    # Authenticate first, then the URL, then the body: a caller without a valid token
+    # learns nothing about what the server would make of its request.
     with caller.write() as (tx, actor):
         found = service.module_or_error(tx, module)
+        body = parse_json(raw)
+        items = envelope_list(body, "data", service.MAX_BATCH)
+        trigger = _trigger(body)
+        duplicate_fields = _duplicate_fields(body) if mode is service.Mode.UPSERT else None
         results = service.write_records(tx, actor, found, items, mode=mode, trigger=trigger,
                                         duplicate_check_fields=duplicate_fields)  # fmt: skip
         return _write_response(tx, actor, results, success, mode is service.Mode.UPSERT)
+
+
+def _duplicate_fields(body: dict[str, Any]) -> list[str] | None:
+    fields = body.get("duplicate_check_fields")
+    if fields is not None and (not isinstance(fields, list)
+                               or not all(isinstance(d, str) for d in fields)):  # fmt: skip
+        raise ServiceError("INVALID_DATA", "duplicate_check_fields must be an array of strings",
+                           {"api_name": "duplicate_check_fields",
+                            "json_path": "$.duplicate_check_fields"})  # fmt: skip
+    return fields
 
 
 @router.post("/crm/v8/{module}", summary="Insert records (≤ 100)", openapi_extra=_RECORD_BODY)
@@ -218,7 +239,7 @@ async def update_records(caller: CallerDep, request: Request, module: str) -> Re
 @router.post("/crm/v8/{module}/upsert", summary="Insert or update records by duplicate check",
              openapi_extra=_RECORD_BODY)  # fmt: skip
 async def upsert_records(caller: CallerDep, request: Request, module: str) -> Response:
-    return await _write(caller, request, module, service.Mode.UPSERT, 200)
+    return await _write(caller, request, module, service.Mode.UPSERT, 201)
 
 
 @router.delete("/crm/v8/{module}", summary="Delete records (≤ 100 ids)")
@@ -320,16 +341,22 @@ def get_record(caller: CallerDep, module: str, record: str, fields: FieldsParam 
 @router.put("/crm/v8/{module}/{record}", summary="Update a record", openapi_extra=_RECORD_BODY)
 async def update_record(caller: CallerDep, request: Request, module: str, record: str,
                         if_match: Annotated[str | None, Header()] = None) -> Response:  # fmt: skip
-    body = await json_body(request)
-    items = envelope_list(body, "data", 1)
-    trigger = _trigger(body)
-    item = items[0]
-    target = record_id(record)
-    if isinstance(item, dict):
-        item = {**item, "id": str(target)}
+    raw = await request.body()
+    return await run_in_threadpool(_update_one_in_tx, caller, raw, module, record, if_match)
+
+
+def _update_one_in_tx(caller: Caller, raw: bytes, module: str, record: str,
+                      if_match: str | None) -> Response:  # fmt: skip
     with caller.write() as (tx, actor):
         found = service.module_or_error(tx, module)
+        target = record_id(record)
         service.get_record(tx, actor, found, target)
+        body = parse_json(raw)
+        items = envelope_list(body, "data", 1)
+        trigger = _trigger(body)
+        item = items[0]
+        if isinstance(item, dict):
+            item = {**item, "id": str(target)}
         results = service.write_records(tx, actor, found, [item], mode=service.Mode.UPDATE,
                                         trigger=trigger,
                                         expected_version=parse_if_match(if_match))  # fmt: skip
@@ -342,13 +369,9 @@ def delete_record(caller: CallerDep, module: str, record: str,
     target = record_id(record)
     with caller.write() as (tx, actor):
         found = service.module_or_error(tx, module)
-        stored = service.get_record(tx, actor, found, target)
-        expected = parse_if_match(if_match)
-        if expected is not None and expected != stored.version:
-            raise ServiceError("CONFLICT", "the record was changed by someone else",
-                               {"id": str(target), "current_version": stored.version},
-                               status=409)  # fmt: skip
-        results = service.delete_records(tx, actor, found, [target])
+        service.get_record(tx, actor, found, target)
+        results = service.delete_records(tx, actor, found, [target],
+                                         expected_version=parse_if_match(if_match))
         result = results[0]
         if not result.ok:
             raise ServiceError(result.code, result.message, result.details)
