@@ -186,7 +186,8 @@ def list_records(tx: Tx, actor: Actor, module: Module, query: ListQuery) -> Page
     else:
         check_paging(query.page, query.per_page)
     rows = tx.conn.execute(
-        select.where(*where).order_by(order_nulls, order_id).offset(offset).limit(query.per_page + 1)
+        select.where(*where).order_by(order_nulls, order_id)
+        .offset(offset).limit(query.per_page + 1)
     ).mappings().all()  # fmt: skip
     more = len(rows) > query.per_page
     rows = rows[: query.per_page]
@@ -195,8 +196,9 @@ def list_records(tx: Tx, actor: Actor, module: Module, query: ListQuery) -> Page
     if more and rows:
         expiry = tx.now + PAGE_TOKEN_TTL
         last = rows[-1]
-        next_token = tokens.encode({"f": fingerprint, "k": _jsonable_key(last["_sort_key"]),
-                                    "i": last["id"], "p": page + 1, "e": expiry.isoformat()})
+        position = {"f": fingerprint, "k": _jsonable_key(last["_sort_key"]), "i": last["id"],
+                    "p": page + 1, "e": expiry.isoformat()}  # fmt: skip
+        next_token = tokens.encode(position)
     return Page(records, page, query.per_page, more, query.sort_by, query.sort_order.lower(),
                 next_token, None, expiry)  # fmt: skip
 
@@ -224,7 +226,7 @@ def eval_context(tx: Tx, actor: Actor) -> EvalContext:
 
 def search_condition(tx: Tx, actor: Actor, module: Module, *, criteria: str | None = None,
                      email: str | None = None, phone: str | None = None,
-                     word: str | None = None) -> tuple[sa.ColumnElement[bool], str]:
+                     word: str | None = None) -> tuple[sa.ColumnElement[bool], str]:  # fmt: skip
     """The SQL condition of a records search, and a fingerprint of it for page tokens."""
     rt = tx.state.table(module)
     given = [(k, v) for k, v in (("criteria", criteria), ("email", email), ("phone", phone),
@@ -247,11 +249,11 @@ def search_condition(tx: Tx, actor: Actor, module: Module, *, criteria: str | No
         except CriteriaError as exc:
             first = exc.problems[0]
             raise ServiceError("INVALID_QUERY", first.message,
-                               {"reason": first.message, **first.details}) from exc
+                               {"reason": first.message, **first.details}) from exc  # fmt: skip
         except RecursionError:
             # The parser recurses per parenthesis; nesting this deep is never a valid tree.
             raise ServiceError("INVALID_QUERY", "the criteria are nested too deeply",
-                               {"param_name": "criteria"}) from None
+                               {"param_name": "criteria"}) from None  # fmt: skip
         return compile_sql(tree, rt, eval_context(tx, actor)), fingerprint
     if not value.strip():
         raise ServiceError("INVALID_QUERY", f"the {kind} given is empty", {"param_name": kind})
@@ -314,7 +316,7 @@ def related_lists(tx: Tx, parent: Module) -> list[RelatedList]:
 
 
 def related_condition(tx: Tx, actor: Actor, parent: Module, parent_id: int,
-                      related: str) -> tuple[RelatedList, sa.ColumnElement[bool]]:
+                      related: str) -> tuple[RelatedList, sa.ColumnElement[bool]]:  # fmt: skip
     """The related list named `related` of a visible parent record, as a condition on children."""
     rl = next((r for r in related_lists(tx, parent) if r.api_name.lower() == related.lower()),
               None)  # fmt: skip
@@ -323,7 +325,8 @@ def related_condition(tx: Tx, actor: Actor, parent: Module, parent_id: int,
                            "correct one", {}, status=404)  # fmt: skip
     parent_rt = tx.state.table(parent)
     access.require_module(actor, parent, Operation.VIEW)
-    if not records_repo.fetch(tx.conn, parent_rt, [parent_id], access.visible(tx, actor, parent_rt)):
+    visible = access.visible(tx, actor, parent_rt)
+    if not records_repo.fetch(tx.conn, parent_rt, [parent_id], visible):
         raise NotFound()
     child_rt = tx.state.table(rl.child)
     return rl, child_rt.column(rl.lookup) == parent_id

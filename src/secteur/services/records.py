@@ -222,14 +222,15 @@ def _upsert_matches(
     duplicate_check_fields: Sequence[str] | None, editable: sa.ColumnElement[bool] | None,
 ) -> list[tuple[StoredRecord | None, str | None, str | None, Problem | None]]:  # fmt: skip
     module = rt.module
-    names: list[str] = list(duplicate_check_fields or ()) or list(
-        DEFAULT_DUPLICATE_FIELDS.get(module.api_name, ()))
+    default: tuple[str, ...] = DEFAULT_DUPLICATE_FIELDS.get(module.api_name, ())
+    names = list(duplicate_check_fields or default)
     fields = []
     for name in names:
         f = module.field(name)
         if f is None or f.kind not in (Kind.TEXT, Kind.PICKLIST, Kind.NUMBER):
             raise ServiceError("INVALID_DATA", "invalid duplicate_check_fields",
-                               {"api_name": name, "json_path": "$.duplicate_check_fields"})
+                               {"api_name": name,
+                                "json_path": "$.duplicate_check_fields"})  # fmt: skip
         fields.append(f)
     out: list[tuple[StoredRecord | None, str | None, str | None, Problem | None]] = []
     time_zone = actor.user.time_zone or tx.state.org.time_zone
@@ -287,7 +288,7 @@ def _check_references(tx: Tx, actor: Actor, module: Module, pending: list[_Pendi
     for target, ids in wanted.items():
         target_module = tx.state.module(target)
         found[target] = (set() if target_module is None else
-                         _visible_ids(tx, actor, tx.state.table(target_module), ids))
+                         _visible_ids(tx, actor, tx.state.table(target_module), ids))  # fmt: skip
     for p in pending:
         current = {} if p.before is None else {**p.before.values, "Owner": p.before.owner_id}
         for api_name, value in [*p.values.items(), ("Owner", p.owner_id)]:
@@ -336,7 +337,7 @@ def _write(tx: Tx, actor: Actor, rt: RecordTable, pending: list[_Pending],
             record = StoredRecord(id=new_id, values=full, **sys)
             changes.append(Change(module, None, record, frozenset(vals)))
             events.append(AuditEvent(now, actor.id, "record", new_id, "create", actor.source,
-                                     module.api_name, None, jsonable(_nonempty(full))))
+                                     module.api_name, None, jsonable(_nonempty(full))))  # fmt: skip
             results[p.index] = ItemResult("SUCCESS", "record added", {}, record, p.action,
                                           p.duplicate_field)  # fmt: skip
     for p in pending:

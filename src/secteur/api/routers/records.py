@@ -96,7 +96,7 @@ def _since(header: str | None) -> datetime | None:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError):
             raise ServiceError("INVALID_DATA", "invalid If-Modified-Since header",
-                               {"param_name": "If-Modified-Since"}) from None
+                               {"param_name": "If-Modified-Since"}) from None  # fmt: skip
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -275,10 +275,10 @@ def search_records(
     with caller.read() as (tx, actor):
         found = service.module_or_error(tx, module)
         chosen = _fields(found, fields)
-        condition, fingerprint = queries.search_condition(tx, actor, found, criteria=criteria,
-                                                          email=email, phone=phone, word=word)
+        condition, fingerprint = queries.search_condition(
+            tx, actor, found, criteria=criteria, email=email, phone=phone, word=word)  # fmt: skip
         query = queries.ListQuery(page=page, per_page=per_page, approved=approved.lower(),
-                                  conditions=(condition,), fingerprint=fingerprint)
+                                  conditions=(condition,), fingerprint=fingerprint)  # fmt: skip
         return _page_response(tx, actor, found, queries.list_records(tx, actor, found, query),
                               chosen)  # fmt: skip
 
@@ -296,8 +296,9 @@ def count_records(
         found = service.module_or_error(tx, module)
         condition = None
         if any(v is not None for v in (criteria, email, phone, word)):
-            condition, _ = queries.search_condition(tx, actor, found, criteria=criteria,
-                                                    email=email, phone=phone, word=word)
+            condition, _ = queries.search_condition(
+                tx, actor, found, criteria=criteria, email=email, phone=phone, word=word
+            )
         return responses.ok({"count": queries.count_records(tx, actor, found, condition)})
 
 
@@ -371,14 +372,14 @@ def delete_record(caller: CallerDep, module: str, record: str,
         found = service.module_or_error(tx, module)
         service.get_record(tx, actor, found, target)
         results = service.delete_records(tx, actor, found, [target],
-                                         expected_version=parse_if_match(if_match))
+                                         expected_version=parse_if_match(if_match))  # fmt: skip
         result = results[0]
         if not result.ok:
             raise ServiceError(result.code, result.message, result.details)
         return responses.ok({"data": [responses.success_item(result.message, result.details)]})
 
 
-@router.get("/crm/v8/{module}/{record}/{related}", summary="Related records (e.g. Accounts → Contacts)")
+@router.get("/crm/v8/{module}/{record}/{related}", summary="Related records (Accounts → Contacts…)")
 def related_records(
     caller: CallerDep,
     module: str,
@@ -394,6 +395,6 @@ def related_records(
         chosen = _fields(rl.child, fields)
         query = queries.ListQuery(page=page, per_page=per_page, approved="both",
                                   conditions=(condition,),
-                                  fingerprint=f"related:{module}:{record}:{related}")
+                                  fingerprint=f"related:{module}:{record}:{related}")  # fmt: skip
         return _page_response(tx, actor, rl.child, queries.list_records(tx, actor, rl.child, query),
                               chosen)  # fmt: skip
