@@ -50,7 +50,10 @@ class Scope:
         operation = parts[-1].upper()
         if operation not in _OPERATIONS:
             raise InvalidScope(f"unknown scope operation in {text!r}")
-        resource = parts[2].lower() if len(parts) == 4 else None
+        resource = parts[2].strip().lower() if len(parts) == 4 else None
+        if resource == "":
+            # An empty resource would match calls that name no resource (users, org).
+            raise InvalidScope(f"empty scope resource in {text!r}")
         return cls(category, resource, operation)
 
     def grants(self, category: Category, resource: str | None, access: Access) -> bool:
