@@ -55,14 +55,19 @@ def api_name_from_label(label: str) -> str:
     return name[:50]
 
 
-def _picklist(raw: Any, path: str, existing: tuple[PicklistValue, ...] = ()) -> tuple[PicklistValue, ...]:
+def _picklist(raw: Any, path: str,
+              existing: tuple[PicklistValue, ...] = ()) -> tuple[PicklistValue, ...]:  # fmt: skip
     if not isinstance(raw, list) or not raw:
         raise item_failure("MANDATORY_NOT_FOUND", "a picklist needs at least one value",
                            api_name="pick_list_values", json_path=path)
     if len(raw) > MAX_PICKLIST_VALUES:
-        raise item_failure("LIMIT_EXCEEDED", "too many picklist values", api_name="pick_list_values",
+        raise item_failure("LIMIT_EXCEEDED", "too many picklist values",
+                           api_name="pick_list_values",
                            json_path=path, limit=MAX_PICKLIST_VALUES)
     by_id = {v.id: v for v in existing}
+    # Clients often resend a picklist by its values alone: a value without an id is the
+    # existing entry of that value, so its id, probability and forecast category survive.
+    by_value = {fold(v.actual_value): v for v in existing}
     values: list[PicklistValue] = []
     seen: set[str] = set()
     next_id = max([v.id for v in existing] + [0]) + 1
@@ -72,11 +77,15 @@ def _picklist(raw: Any, path: str, existing: tuple[PicklistValue, ...] = ()) -> 
             raise item_failure("INVALID_DATA", "invalid data", json_path=item_path)
         display = entry.get("display_value")
         actual = entry.get("actual_value", display)
-        if not isinstance(display, str) or not display.strip() or not isinstance(actual, str):
+        if not isinstance(display, str) or not display.strip():
             raise item_failure("MANDATORY_NOT_FOUND", "display_value is missing",
                                api_name="display_value", json_path=f"{item_path}.display_value")
+        if not isinstance(actual, str) or not actual.strip():
+            raise item_failure("INVALID_DATA", "invalid actual_value", api_name="actual_value",
+                               json_path=f"{item_path}.actual_value")  # fmt: skip
         display, actual = display.strip(), actual.strip()
-        if MULTISELECT_SEPARATOR in display + actual or len(display) > MAX_PICKLIST_LENGTH:
+        too_long = max(len(display), len(actual)) > MAX_PICKLIST_LENGTH
+        if MULTISELECT_SEPARATOR in display + actual or too_long:
             raise item_failure("INVALID_DATA", "invalid picklist value",
                                json_path=f"{item_path}.display_value",
                                maximum_length=MAX_PICKLIST_LENGTH)  # fmt: skip
@@ -85,7 +94,8 @@ def _picklist(raw: Any, path: str, existing: tuple[PicklistValue, ...] = ()) -> 
                                json_path=f"{item_path}.actual_value")
         seen.add(fold(actual))
         raw_id = entry.get("id")
-        previous = by_id.get(int(raw_id)) if str(raw_id or "").isdigit() else None
+        given_id = str(raw_id) if raw_id is not None else ""
+        previous = by_id.get(int(given_id)) if given_id.isdigit() else by_value.get(fold(actual))
         if previous is not None:
             values.append(replace(previous, display_value=display, actual_value=actual,
                                   sequence_number=index + 1))  # fmt: skip
@@ -95,7 +105,8 @@ def _picklist(raw: Any, path: str, existing: tuple[PicklistValue, ...] = ()) -> 
     return tuple(values)
 
 
-def create_field(tx: Tx, actor: Actor, module: Module, index: int, item: Mapping[str, Any]) -> Field:
+def create_field(tx: Tx, actor: Actor, module: Module, index: int,
+                 item: Mapping[str, Any]) -> Field:  # fmt: skip
     _require(actor)
     path = f"$.fields[{index}]"
     label = item.get("field_label") or item.get("display_label")
@@ -135,7 +146,9 @@ def create_field(tx: Tx, actor: Actor, module: Module, index: int, item: Mapping
                            json_path=f"{path}.length",
                            maximum_length=DEFAULT_LENGTH.get(data_type))  # fmt: skip
     decimal_place = item.get("decimal_place")
-    if decimal_place is not None and (not isinstance(decimal_place, int) or not 0 <= decimal_place <= 9):
+    if decimal_place is not None and (not isinstance(decimal_place, int)
+                                      or isinstance(decimal_place, bool)
+                                      or not 0 <= decimal_place <= 9):  # fmt: skip
         raise item_failure("INVALID_DATA", "invalid decimal_place", api_name="decimal_place",
                            json_path=f"{path}.decimal_place")
     picklist: tuple[PicklistValue, ...] = ()
@@ -166,6 +179,10 @@ def create_field(tx: Tx, actor: Actor, module: Module, index: int, item: Mapping
     _check_column_free(tx, module, new)
     stored = metadata_repo.insert_field(tx.conn, module, new, tx.now, actor.id)
     add_field_columns(tx.conn, module, stored)
+    if stored.kind is Kind.BOOLEAN:
+        # Existing records get the unset value of a checkbox, false, as new ones do.
+        records = sa.table(module.table, sa.column(stored.column, sa.Boolean()))
+        tx.conn.execute(records.update().values({stored.column: False}))
     if stored.kind is Kind.REFERENCE:
         index_field(tx.conn, module, stored)
     audit_repo.append(tx.conn, [AuditEvent(
@@ -184,22 +201,27 @@ def _check_column_free(tx: Tx, module: Module, f: Field) -> None:
 
 
 def update_field(tx: Tx, actor: Actor, module: Module, field_id: int, item: Mapping[str, Any],
-                 expected_version: int | None) -> Field:  # fmt: skip
+                 expected_version: int | None, index: int = 0) -> Field:  # fmt: skip
     """Change a field's label or picklist values; a value still used by records stays."""
     _require(actor)
     current = get_field(module, field_id)
+    path = f"$.fields[{index}]"
+    _check_identity_kept(current, item, path)
     changed = current
     if "field_label" in item or "display_label" in item:
         label = item.get("field_label", item.get("display_label"))
         if not isinstance(label, str) or not label.strip() or len(label) > 100:
             raise item_failure("INVALID_DATA", "invalid label", api_name="field_label",
-                               json_path="$.fields[0].field_label")
+                               json_path=f"{path}.field_label")
         changed = replace(changed, label=label.strip())
-    if "pick_list_values" in item:
-        if current.kind not in (Kind.PICKLIST, Kind.MULTISELECT):
+    has_picklist = current.kind in (Kind.PICKLIST, Kind.MULTISELECT)
+    # A field sent back whole carries the `[]` a field without a picklist is read with.
+    if "pick_list_values" in item and (has_picklist or item["pick_list_values"] != []):
+        if not has_picklist:
             raise item_failure("INVALID_DATA", "this field has no picklist",
-                               api_name="pick_list_values")
-        values = _picklist(item["pick_list_values"], "$.fields[0].pick_list_values", current.picklist)
+                               api_name="pick_list_values", json_path=f"{path}.pick_list_values")
+        values = _picklist(item["pick_list_values"], f"{path}.pick_list_values",
+                           current.picklist)
         _check_values_unused(tx, module, current, values)
         changed = replace(changed, picklist=values)
     if not metadata_repo.update_field(tx.conn, module, changed, tx.now, actor.id, expected_version):
@@ -214,7 +236,20 @@ def update_field(tx: Tx, actor: Actor, module: Module, field_id: int, item: Mapp
     return changed
 
 
-def _check_values_unused(tx: Tx, module: Module, f: Field, values: tuple[PicklistValue, ...]) -> None:
+def _check_identity_kept(current: Field, item: Mapping[str, Any], path: str) -> None:
+    """A field's api name and type are its identity (its column): they never change.
+
+    Clients often send a field back whole, so the same value is accepted; a different one is
+    refused rather than silently ignored.
+    """
+    for key, value in (("api_name", current.api_name), ("data_type", current.data_type.value)):
+        if key in item and item[key] != value:
+            raise item_failure("INVALID_DATA", f"the {key} of a field cannot be changed",
+                               api_name=key, json_path=f"{path}.{key}")  # fmt: skip
+
+
+def _check_values_unused(tx: Tx, module: Module, f: Field,
+                         values: tuple[PicklistValue, ...]) -> None:  # fmt: skip
     kept = {fold(v.actual_value) for v in values}
     removed = [v for v in f.picklist if fold(v.actual_value) not in kept]
     if not removed:
@@ -229,5 +264,6 @@ def _check_values_unused(tx: Tx, module: Module, f: Field, values: tuple[Picklis
             condition = column == fold(value.actual_value)
         used = tx.conn.execute(sa.select(rt.table.c.id).where(condition).limit(1)).first()
         if used is not None:
-            raise item_failure("INVALID_DATA", f"the value {value.actual_value!r} is used by records",
+            raise item_failure("INVALID_DATA",
+                               f"the value {value.actual_value!r} is used by records",
                                api_name="pick_list_values", value=value.actual_value)

@@ -1,4 +1,4 @@
-"""Metadata: `/settings/modules`, `/settings/fields`, `/settings/layouts`, `/settings/related_lists`.
+"""Metadata: `/settings/modules`, `/settings/fields`, `/settings/layouts`, `/settings/related_lists`
 
 The SDK reads fields before any record call: `api_name`, `data_type`, `json_type`,
 `system_mandatory`, `custom_field`, `lookup.module`, `pick_list_values[].display_value`.
@@ -23,6 +23,7 @@ from secteur.domain.fields import DataType, Field, Kind, Module
 from secteur.domain.scopes import Access, Category
 from secteur.services import fields as field_service
 from secteur.services.app import Tx
+from secteur.services.errors import item_failure
 from secteur.services.record_queries import related_lists
 from secteur.services.records import module_or_error
 
@@ -165,7 +166,33 @@ async def create_fields(caller: CallerDep, request: Request, module: ModuleParam
     return batch_response("fields", results, 201)
 
 
-@router.put("/crm/v8/settings/fields/{field_id}", summary="Update a field (label, picklist values)")
+@router.patch("/crm/v8/settings/fields", summary="Update fields (each item with its id)")
+@router.put("/crm/v8/settings/fields", summary="Update fields (each item with its id)")
+async def update_fields(caller: CallerDep, request: Request, module: ModuleParam) -> Response:
+    items = envelope_list(await json_body(request), "fields", 100)
+    with caller.write() as (tx, actor):
+        _scope(actor, "fields", Access.UPDATE)
+        module_or_error(tx, module)
+
+        def handle(index: int, item: Any) -> tuple[str, dict[str, Any]]:
+            raw = item.get("id")
+            if not str(raw or "").isdigit():
+                raise item_failure("MANDATORY_NOT_FOUND", "required field not found",
+                                   api_name="id", json_path=f"$.fields[{index}].id")
+            target = module_or_error(tx, module)
+            if not any(f.id == int(raw) for f in target.fields):
+                raise item_failure("INVALID_DATA", "the id given seems to be invalid",
+                                   api_name="id", json_path=f"$.fields[{index}].id")
+            field_service.update_field(tx, actor, target, int(raw), item, None, index)
+            return "field updated", {"id": str(raw)}
+
+        results = run_items(tx, items, handle)
+    return batch_response("fields", results, 200)
+
+
+# The Zoho SDK updates fields with PATCH; PUT is kept for clients that use it.
+@router.patch("/crm/v8/settings/fields/{field_id}", summary="Update a field (label, picklists)")
+@router.put("/crm/v8/settings/fields/{field_id}", summary="Update a field (label, picklists)")
 async def update_field(caller: CallerDep, request: Request, field_id: int, module: ModuleParam,
                        if_match: Annotated[str | None, Header()] = None) -> Response:  # fmt: skip
     items = envelope_list(await json_body(request), "fields", 1)
