@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from secteur.adapters.db import audit_repo, directory_repo
 from secteur.adapters.db import tables as t
 from secteur.domain.actor import Actor
-from secteur.domain.audit import AuditEvent, diff
+from secteur.domain.audit import AuditEvent, diff, jsonable
 from secteur.domain.directory import User, UserStatus
 from secteur.domain.passwords import WeakPassword, hash_password
 from secteur.domain.records import EMAIL, InvalidValue, reference_id
 from secteur.services.app import Tx
-from secteur.services.errors import NotFound, ServiceError, item_failure
+from secteur.services.errors import NoPermission, NotFound, ServiceError, item_failure
 
 # Zoho's user list types → the statuses they select (AdminUsers filters on the profile too).
 USER_TYPES = {
@@ -64,6 +64,23 @@ def _require_manager(actor: Actor) -> None:
     if not actor.profile.may("manage_users"):
         raise ServiceError("NO_PERMISSION", "permission denied", {"permissions": ["manage_users"]},
                            status=403)  # fmt: skip
+
+
+def _guard_admin_rights(tx: Tx, actor: Actor, target: User | None,
+                        values: Mapping[str, Any]) -> None:  # fmt: skip
+    """Only administrators make, change or remove administrators.
+
+    Otherwise a user manager could give themselves the Administrator profile, or lock the
+    administrators out.
+    """
+    if actor.admin:
+        return
+    profiles = tx.state.directory.profiles
+    grants = "profile_id" in values and profiles[values["profile_id"]].admin
+    touches = target is not None and profiles[target.profile_id].admin
+    if grants or touches:
+        raise NoPermission("only administrators may change administrators",
+                           {"permissions": ["Administrator"]})  # fmt: skip
 
 
 def _ref(tx: Tx, item: Mapping[str, Any], key: str, index: int) -> int | None:
@@ -150,6 +167,7 @@ def _values(tx: Tx, item: Mapping[str, Any], index: int, *, creating: bool,
 def create_user(tx: Tx, actor: Actor, index: int, item: Mapping[str, Any]) -> int:
     _require_manager(actor)
     values = _values(tx, item, index, creating=True, current=None)
+    _guard_admin_rights(tx, actor, None, values)
     values.setdefault("status", UserStatus.ACTIVE.value)
     values.setdefault("time_zone", tx.state.org.time_zone)
     user_id = directory_repo.insert_user(tx.conn, values, tx.now, actor.id)
@@ -179,6 +197,8 @@ def update_user(tx: Tx, actor: Actor, user_id: int, index: int, item: Mapping[st
     if actor.id != user_id or any(k in item for k in ("role", "profile", "status")):
         _require_manager(actor)
     values = _values(tx, item, index, creating=False, current=current)
+    if actor.id != user_id or any(k in item for k in ("role", "profile", "status")):
+        _guard_admin_rights(tx, actor, current, values)
     if actor.id == user_id and values.get("status") == UserStatus.INACTIVE.value:
         raise item_failure("NOT_ALLOWED", "you cannot deactivate yourself", id=str(user_id))
     _guard_last_admin(tx, current, values)
@@ -204,6 +224,7 @@ def delete_user(tx: Tx, actor: Actor, user_id: int) -> None:
         raise NotFound()
     if user_id == actor.id:
         raise ServiceError("NOT_ALLOWED", "you cannot delete yourself", {"id": str(user_id)})
+    _guard_admin_rights(tx, actor, current, {})
     _guard_last_admin(tx, current, {"status": "deleted"})
     directory_repo.update_row(tx.conn, t.users, user_id, {"status": UserStatus.DELETED.value},
                               tx.now, actor.id, None)  # fmt: skip
@@ -232,7 +253,11 @@ def count_users(tx: Tx, actor: Actor, user_type: str | None) -> int:
 
 def _audit(tx: Tx, actor: Actor, user_id: int, action: str, before: Mapping[str, Any],
            after: Mapping[str, Any]) -> None:  # fmt: skip
-    old, new = diff(before, after)
+    # An update keeps only what changed; a create or a delete keeps its snapshot whole.
+    old: Mapping[str, Any] | None = jsonable(before) or None
+    new: Mapping[str, Any] | None = jsonable(after) or None
+    if action == "update":
+        old, new = diff(before, after)
     audit_repo.append(tx.conn, [AuditEvent(tx.now, actor.id, "user", user_id, action,
                                            actor.source, None, old, new)])  # fmt: skip
 
