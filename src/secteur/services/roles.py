@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from secteur.adapters.db import audit_repo, directory_repo
 from secteur.adapters.db import tables as t
 from secteur.domain.actor import Actor
-from secteur.domain.audit import AuditEvent, diff
+from secteur.domain.audit import AuditEvent, diff, jsonable
 from secteur.domain.directory import Role, RoleCycle
 from secteur.domain.records import InvalidValue, reference_id
 from secteur.services.app import Tx
@@ -137,12 +137,22 @@ def delete_role(tx: Tx, actor: Actor, role_id: int, transfer_to: int | None) -> 
     ):
         raise ServiceError("INVALID_DATA", "the transfer_to_id given seems to be invalid",
                            {"param_name": "transfer_to_id"})  # fmt: skip
-    conn = tx.conn
-    conn.execute(t.users.update().where(t.users.c.role_id == role_id)
-                 .values(role_id=transfer_to, modified_time=tx.now))  # fmt: skip
-    conn.execute(t.roles.update().where(t.roles.c.reporting_to == role_id)
-                 .values(reporting_to=transfer_to, modified_time=tx.now))  # fmt: skip
-    conn.execute(sa.delete(t.roles).where(t.roles.c.id == role_id))
+    moved_users = [u.id for u in tx.state.directory.users.values() if u.role_id == role_id]
+    moved_roles = sorted(roles.children.get(role_id, ()))
+    # Moved users and sub-roles change like any edit: a new version (so an If-Match taken
+    # before the move is stale) and an audit event each.
+    for user_id in moved_users:
+        directory_repo.update_row(tx.conn, t.users, user_id, {"role_id": transfer_to}, tx.now,
+                                  actor.id, None)  # fmt: skip
+        audit_repo.append(tx.conn, [AuditEvent(tx.now, actor.id, "user", user_id, "update",
+                                               actor.source, None, {"role_id": role_id},
+                                               {"role_id": transfer_to})])  # fmt: skip
+    for child in moved_roles:
+        directory_repo.update_row(tx.conn, t.roles, child, {"reporting_to": transfer_to}, tx.now,
+                                  actor.id, None)  # fmt: skip
+        _audit(tx, actor, child, "update", {"reporting_to": role_id},
+               {"reporting_to": transfer_to})  # fmt: skip
+    tx.conn.execute(sa.delete(t.roles).where(t.roles.c.id == role_id))
     _audit(tx, actor, role_id, "delete", {"name": role.name, "reporting_to": role.reporting_to},
            {"transferred_to": transfer_to})  # fmt: skip
     tx.metadata_changed()
@@ -150,6 +160,10 @@ def delete_role(tx: Tx, actor: Actor, role_id: int, transfer_to: int | None) -> 
 
 def _audit(tx: Tx, actor: Actor, role_id: int, action: str, before: Mapping[str, Any],
            after: Mapping[str, Any]) -> None:  # fmt: skip
-    old, new = diff(before, after)
+    # An update keeps only what changed; a create or a delete keeps its snapshot whole.
+    old: Mapping[str, Any] | None = jsonable(before) or None
+    new: Mapping[str, Any] | None = jsonable(after) or None
+    if action == "update":
+        old, new = diff(before, after)
     audit_repo.append(tx.conn, [AuditEvent(tx.now, actor.id, "role", role_id, action,
                                            actor.source, None, old, new)])  # fmt: skip
