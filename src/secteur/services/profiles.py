@@ -61,7 +61,8 @@ def _name(tx: Tx, item: Mapping[str, Any], path: str, current: Profile | None) -
         raise item_failure("INVALID_DATA", "the name is too long", api_name="name",
                            json_path=f"{path}.name", maximum_length=50)
     for other in tx.state.directory.profiles.values():
-        if other.name.lower() == name.strip().lower() and (current is None or other.id != current.id):
+        same = other.name.lower() == name.strip().lower()
+        if same and (current is None or other.id != current.id):
             raise item_failure("DUPLICATE_DATA", "a profile with this name exists",
                                api_name="name", json_path=f"{path}.name")
     return name.strip()
@@ -72,7 +73,11 @@ def clone_profile(tx: Tx, actor: Actor, source_id: int, item: Mapping[str, Any])
     source = get_profile(tx, source_id)
     name = _name(tx, item, "$.profiles[0]", None)
     description = item.get("description")
-    copy = replace(source, id=0, name=name, custom=True,
+    # A clone gets the source's permissions but never the built-in Administrator's nature
+    # (see everything, never editable): its permissions are its own to change.
+    copy = replace(source, id=0, name=name, custom=True, admin=False,
+                   modules={m.api_name: source.module_access(m.api_name) for m in tx.state.modules},
+                   permissions=frozenset(p for p in ADMIN_PERMISSIONS if source.may(p)),
                    description=description if isinstance(description, str) else None)
     new_id = directory_repo.insert_profile(tx.conn, copy, tx.now, actor.id)
     _audit(tx, actor, new_id, "create", None, {"cloned_from": str(source_id), "name": name})
@@ -157,8 +162,14 @@ def delete_profile(tx: Tx, actor: Actor, profile_id: int, transfer_to: int | Non
     if transfer_to == profile_id or transfer_to not in tx.state.directory.profiles:
         raise ServiceError("INVALID_DATA", "the transfer_to given seems to be invalid",
                            {"param_name": "transfer_to"})  # fmt: skip
-    tx.conn.execute(t.users.update().where(t.users.c.profile_id == profile_id)
-                    .values(profile_id=transfer_to, modified_time=tx.now))  # fmt: skip
+    # Moved users change like any edit: a new version and an audit event each.
+    for user in tx.state.directory.users.values():
+        if user.profile_id == profile_id:
+            directory_repo.update_row(tx.conn, t.users, user.id, {"profile_id": transfer_to},
+                                      tx.now, actor.id, None)  # fmt: skip
+            audit_repo.append(tx.conn, [AuditEvent(tx.now, actor.id, "user", user.id, "update",
+                                                   actor.source, None, {"profile_id": profile_id},
+                                                   {"profile_id": transfer_to})])  # fmt: skip
     tx.conn.execute(sa.delete(t.profiles).where(t.profiles.c.id == profile_id))
     _audit(tx, actor, profile_id, "delete", {"name": profile.name},
            {"transferred_to": str(transfer_to)})
