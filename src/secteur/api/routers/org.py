@@ -20,8 +20,12 @@ def get_org(caller: CallerDep) -> Response:
     with caller.read() as (tx, actor):
         require_scope(actor, Category.ORG, None, Access.READ)
         org = tx.state.org
-        admin = next((u for u in tx.state.directory.users.values()
-                      if tx.state.directory.profile_of(u).admin), None)  # fmt: skip
+        # The primary user: the active administrator with the org's primary e-mail, else the
+        # longest-standing active administrator (a deleted one is never shown).
+        admins = sorted((u for u in tx.state.directory.users.values()
+                         if u.active and tx.state.directory.profile_of(u).admin),
+                        key=lambda u: (u.email.lower() != (org.primary_email or "").lower(), u.id))
+        admin = admins[0] if admins else None
         body = {
             "id": str(org.id),
             "company_name": org.name,
@@ -37,7 +41,9 @@ def get_org(caller: CallerDep) -> Response:
             "created_time": when(org.created_time, org.time_zone),
             "max_per_page": 200,
             "hierarchy_preferences": {"type": "Role_Hierarchy"},
-            "license_details": {"paid": True, "paid_type": "enterprise", "users_license_purchased": 0},
+            "license_details": {"paid": True, "paid_type": "enterprise",
+                                "users_license_purchased": 0},
             "primary_user": user_ref(tx.state.directory, admin.id if admin else None),
+            "$version": org.version,
         }
         return responses.ok({"org": [body]}, headers={"ETag": etag(org.version)})
