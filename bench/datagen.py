@@ -59,16 +59,14 @@ def load_accounts(app: Secteur, n: int, *, chunk: int = 10_000, seed: int = 1) -
         assert module is not None
         rt = tx.state.table(module)
         owner = next(iter(tx.state.directory.users))
-        system = {"owner_id": owner, "created_by": owner, "modified_by": owner,
-                  "created_time": now, "modified_time": now, "version": 1}  # fmt: skip
         batch: list[dict[str, Any]] = []
         for values in accounts(n, seed):
             batch.append(values)
             if len(batch) == chunk:
-                records_repo.insert(tx.conn, rt, batch, [system] * len(batch))
+                records_repo.insert(tx.conn, rt, batch, [owner] * len(batch), owner, now)
                 batch = []
         if batch:
-            records_repo.insert(tx.conn, rt, batch, [system] * len(batch))
+            records_repo.insert(tx.conn, rt, batch, [owner] * len(batch), owner, now)
         if tx.conn.dialect.name == "postgresql":
             tx.conn.exec_driver_sql(f"ANALYZE {rt.table.name}")
         else:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 from secteur.domain.text import MULTISELECT_SEPARATOR as MULTISELECT_SEPARATOR
 from secteur.domain.text import fold
@@ -140,6 +141,11 @@ DEFAULT_LENGTH: dict[DataType, int] = {
 API_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
 
 
+# What an unset field holds, by kind. A checkbox is never empty (Zoho): unset is false, as the
+# criteria engine reads it too; a multi-select holds no values.
+EMPTY_BY_KIND: dict[Kind, Any] = {Kind.MULTISELECT: (), Kind.BOOLEAN: False}
+
+
 @dataclass(frozen=True, slots=True)
 class PicklistValue:
     display_value: str
@@ -172,12 +178,19 @@ class Field:
     # Derived from the data type once: read on every value of every record written.
     kind: Kind = field(init=False, repr=False, compare=False)
     folded: bool = field(init=False, repr=False, compare=False)
+    _picklist_index: dict[str, PicklistValue] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         kind = KIND_OF[self.data_type]
         object.__setattr__(self, "kind", kind)
         # Text-like fields have a case-folded shadow column for case-insensitive comparisons.
         object.__setattr__(self, "folded", kind in (Kind.TEXT, Kind.PICKLIST, Kind.MULTISELECT))
+        index: dict[str, PicklistValue] = {}
+        for entry in self.picklist:
+            index.setdefault(fold(entry.actual_value), entry)
+        for entry in self.picklist:
+            index.setdefault(fold(entry.display_value), entry)
+        object.__setattr__(self, "_picklist_index", index)
 
     @property
     def json_type(self) -> str:
@@ -189,11 +202,7 @@ class Field:
 
     def picklist_value(self, value: str) -> PicklistValue | None:
         """The picklist entry for a value, matched case-insensitively as Zoho does."""
-        wanted = fold(value)
-        for entry in self.picklist:
-            if fold(entry.actual_value) == wanted or fold(entry.display_value) == wanted:
-                return entry
-        return None
+        return self._picklist_index.get(fold(value))
 
 
 @dataclass(frozen=True)
@@ -227,6 +236,33 @@ class Module:
     def data_fields(self) -> tuple[Field, ...]:
         """Fields a client writes (not system-maintained)."""
         return tuple(f for f in self.fields if not f.system)
+
+    @cached_property
+    def writable_fields(self) -> dict[str, Field]:
+        """Fields a client sets, by their exact api name (the owner is the one system field)."""
+        return {f.api_name: f for f in self.fields
+                if not f.read_only and (not f.system or f.api_name == "Owner")
+                and f.kind is not Kind.TERRITORIES}  # fmt: skip
+
+    @cached_property
+    def checkbox_fields(self) -> tuple[Field, ...]:
+        """Writable booleans: a new record that does not set one holds false."""
+        return tuple(f for f in self.data_fields if f.kind is Kind.BOOLEAN and not f.read_only)
+
+    @cached_property
+    def mandatory_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.mandatory)
+
+    @cached_property
+    def reference_fields(self) -> tuple[Field, ...]:
+        """Lookups and user fields (the owner included): values that name other things."""
+        return tuple(f for f in self.fields if f.kind is Kind.REFERENCE)
+
+    @cached_property
+    def empty_values(self) -> dict[str, Any]:
+        """What each stored data field holds when nothing was given (a new record's base)."""
+        return {f.api_name: EMPTY_BY_KIND.get(f.kind) for f in self.data_fields
+                if f.kind is not Kind.TERRITORIES}  # fmt: skip
 
 
 def column_for(api_name: str) -> str:

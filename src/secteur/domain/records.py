@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from secteur.domain.fields import DataType, Field, Kind, Module
+from secteur.domain.fields import EMPTY_BY_KIND, DataType, Field, Kind, Module
 from secteur.domain.text import MULTISELECT_SEPARATOR
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -42,10 +42,13 @@ class InvalidValue(ValueError):
 
 
 def _text(f: Field, value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if type(value) is str:
+        text = value
+    elif isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InvalidValue(f.data_type.value)
-    text = str(value) if not isinstance(value, str) else value
-    if text.strip() == "":
+    else:
+        text = str(value)
+    if not text or text.isspace():
         return None
     if "\x00" in text:
         raise InvalidValue(f.data_type.value)
@@ -66,10 +69,16 @@ def _number(f: Field, value: Any) -> int | float | None:
         stripped = value.strip()
         if stripped == "":
             return None
+        # Python's int() and float() also read "1_000" and non-ASCII digits; a CRM must not.
+        if "_" in stripped or not stripped.isascii():
+            raise InvalidValue(f.data_type.value)
         try:
-            value = int(stripped) if re.fullmatch(r"[+-]?\d+", stripped) else float(stripped)
+            value = int(stripped)
         except ValueError:
-            raise InvalidValue(f.data_type.value) from None
+            try:
+                value = float(stripped)
+            except ValueError:
+                raise InvalidValue(f.data_type.value) from None
     if not isinstance(value, int | float):
         raise InvalidValue(f.data_type.value)
     if isinstance(value, float) and not math.isfinite(value):
@@ -173,34 +182,30 @@ def reference_id(value: Any) -> int | None:
     raise InvalidValue("jsonobject")
 
 
+def _territories(f: Field, value: Any) -> Any:
+    raise InvalidValue("jsonarray", "territories are assigned through assign_territories")
+
+
+# One converter per kind; those that need the time zone take it as a keyword.
+_BY_KIND: dict[Kind, Callable[..., Any]] = {
+    Kind.TEXT: _text,
+    Kind.NUMBER: _number,
+    Kind.BOOLEAN: _boolean,
+    Kind.DATE: _date,
+    Kind.PICKLIST: _picklist,
+    Kind.MULTISELECT: _multiselect,
+    Kind.REFERENCE: lambda f, value: reference_id(value),
+    Kind.TERRITORIES: _territories,
+}
+
+
 def coerce(f: Field, value: Any, *, time_zone: str) -> Any:
     """The canonical value of `value` for field `f`, or InvalidValue."""
     if value is None:
-        return EMPTY_VALUE.get(f.kind)
-    match f.kind:
-        case Kind.TEXT:
-            return _text(f, value)
-        case Kind.NUMBER:
-            return _number(f, value)
-        case Kind.BOOLEAN:
-            return _boolean(f, value)
-        case Kind.DATE:
-            return _date(f, value)
-        case Kind.DATETIME:
-            return _datetime(f, value, time_zone)
-        case Kind.PICKLIST:
-            return _picklist(f, value)
-        case Kind.MULTISELECT:
-            return _multiselect(f, value)
-        case Kind.REFERENCE:
-            return reference_id(value)
-        case Kind.TERRITORIES:
-            raise InvalidValue("jsonarray", "territories are assigned through assign_territories")
-
-
-# What an unset field holds, by kind. A checkbox is never empty (Zoho): unset is false, as
-# the criteria engine reads it too.
-EMPTY_VALUE: dict[Kind, Any] = {Kind.MULTISELECT: (), Kind.BOOLEAN: False}
+        return EMPTY_BY_KIND.get(f.kind)
+    if f.kind is Kind.DATETIME:
+        return _datetime(f, value, time_zone)
+    return _BY_KIND[f.kind](f, value)
 
 
 def is_empty(value: Any) -> bool:
@@ -230,30 +235,38 @@ def clean_item(
     """
     values: dict[str, Any] = {}
     problems: list[Problem] = []
+    writable = module.writable_fields
     for key, value in raw.items():
+        f = writable.get(key)
+        if f is not None:
+            try:
+                values[f.api_name] = coerce(f, value, time_zone=time_zone)
+            except InvalidValue as bad:
+                details = {"api_name": f.api_name, "json_path": f"$.{collection}[{index}].{key}",
+                           "expected_data_type": bad.expected, **bad.extra}  # fmt: skip
+                problems.append(Problem("INVALID_DATA", bad.message, details))
+            continue
         if key.startswith("$") or key in IGNORED_KEYS:
             continue
         f = module.field(key)
-        path = f"$.{collection}[{index}].{key}"
         if f is None:
             problems.append(Problem("INVALID_DATA", "invalid field api_name",
-                                    {"api_name": key, "json_path": path}))  # fmt: skip
+                                    {"api_name": key,
+                                     "json_path": f"$.{collection}[{index}].{key}"}))  # fmt: skip
             continue
         if f.read_only or (f.system and f.api_name != "Owner"):
             continue
         try:
             values[f.api_name] = coerce(f, value, time_zone=time_zone)
         except InvalidValue as bad:
-            details = {"api_name": f.api_name, "json_path": path,
+            details = {"api_name": f.api_name, "json_path": f"$.{collection}[{index}].{key}",
                        "expected_data_type": bad.expected, **bad.extra}  # fmt: skip
             problems.append(Problem("INVALID_DATA", bad.message, details))
     if creating:
-        for f in module.data_fields:
-            if f.kind is Kind.BOOLEAN and not f.read_only and f.api_name not in values:
+        for f in module.checkbox_fields:
+            if f.api_name not in values:
                 values[f.api_name] = False
-    for f in module.fields:
-        if not f.mandatory:
-            continue
+    for f in module.mandatory_fields:
         sent = f.api_name in values
         if (creating and (not sent or is_empty(values[f.api_name]))) or (
             not creating and sent and is_empty(values[f.api_name])

@@ -18,7 +18,7 @@ from secteur.adapters.db.records_schema import RecordTable
 from secteur.domain.actor import Actor
 from secteur.domain.audit import AuditEvent, diff, jsonable
 from secteur.domain.directory import Operation
-from secteur.domain.fields import Kind, Module
+from secteur.domain.fields import DataType, Field, Kind, Module
 from secteur.domain.records import (
     InvalidValue,
     Problem,
@@ -278,11 +278,12 @@ def _check_references(tx: Tx, actor: Actor, module: Module, pending: list[_Pendi
     whole, and a lookup someone else set (or an owner since deactivated) must not fail that.
     """
     users = tx.state.directory.users
+    references = module.reference_fields
     wanted: dict[str, set[int]] = {}
     for p in pending:
-        for api_name, value in p.values.items():
-            f = module.field(api_name)
-            if f is not None and f.data_type.value == "lookup" and value is not None:
+        for f in references:
+            value = p.values.get(f.api_name)
+            if value is not None and f.data_type is DataType.LOOKUP:
                 wanted.setdefault(f.lookup_module or "", set()).add(value)
     found: dict[str, set[int]] = {}
     for target, ids in wanted.items():
@@ -290,14 +291,11 @@ def _check_references(tx: Tx, actor: Actor, module: Module, pending: list[_Pendi
         found[target] = (set() if target_module is None else
                          _visible_ids(tx, actor, tx.state.table(target_module), ids))  # fmt: skip
     for p in pending:
-        current = {} if p.before is None else {**p.before.values, "Owner": p.before.owner_id}
-        for api_name, value in [*p.values.items(), ("Owner", p.owner_id)]:
-            f = module.field(api_name)
-            if f is None or value is None or f.kind is not Kind.REFERENCE:
+        for f in references:
+            value = p.owner_id if f.api_name == "Owner" else p.values.get(f.api_name)
+            if value is None or (p.before is not None and _current(p.before, f) == value):
                 continue
-            if current.get(api_name) == value:
-                continue
-            if f.data_type.value == "lookup":
+            if f.data_type is DataType.LOOKUP:
                 ok = value in found.get(f.lookup_module or "", set())
             else:
                 user = users.get(value)
@@ -305,9 +303,13 @@ def _check_references(tx: Tx, actor: Actor, module: Module, pending: list[_Pendi
             if not ok:
                 results[p.index] = ItemResult(
                     "INVALID_DATA", "invalid data",
-                    {"api_name": api_name, "json_path": f"$.data[{p.index}].{api_name}",
+                    {"api_name": f.api_name, "json_path": f"$.data[{p.index}].{f.api_name}",
                      "expected_data_type": f.data_type.value})  # fmt: skip
                 break
+
+
+def _current(record: StoredRecord, f: Field) -> Any:
+    return record.owner_id if f.api_name == "Owner" else record.values.get(f.api_name)
 
 
 def _visible_ids(tx: Tx, actor: Actor, rt: RecordTable, ids: set[int]) -> set[int]:
@@ -326,18 +328,18 @@ def _write(tx: Tx, actor: Actor, rt: RecordTable, pending: list[_Pending],
     inserts = [p for p in pending if p.before is None]
     if inserts:
         values = [derive(module, {}, p.values) for p in inserts]
-        stamps: list[dict[str, Any]] = [
-            {"owner_id": p.owner_id or actor.id, "created_by": actor.id,
-             "modified_by": actor.id, "created_time": now, "modified_time": now,
-             "version": 1} for p in inserts]  # fmt: skip
-        ids = records_repo.insert(tx.conn, rt, values, stamps)
-        for p, new_id, vals, sys in zip(inserts, ids, values, stamps, strict=True):
-            full = {f.api_name: vals.get(f.api_name, () if f.kind is Kind.MULTISELECT else None)
-                    for f in module.data_fields if f.kind is not Kind.TERRITORIES}  # fmt: skip
-            record = StoredRecord(id=new_id, values=full, **sys)
+        owners = [p.owner_id or actor.id for p in inserts]
+        ids = records_repo.insert(tx.conn, rt, values, owners, actor.id, now)
+        empty = module.empty_values
+        for p, new_id, vals, owner in zip(inserts, ids, values, owners, strict=True):
+            full = {**empty, **vals}
+            record = StoredRecord(id=new_id, owner_id=owner, created_by=actor.id,
+                                  modified_by=actor.id, created_time=now, modified_time=now,
+                                  version=1, values=full)  # fmt: skip
             changes.append(Change(module, None, record, frozenset(vals)))
+            # The engine's JSON serialiser writes dates and tuples as JSON.
             events.append(AuditEvent(now, actor.id, "record", new_id, "create", actor.source,
-                                     module.api_name, None, jsonable(_nonempty(full))))  # fmt: skip
+                                     module.api_name, None, _nonempty(full)))  # fmt: skip
             results[p.index] = ItemResult("SUCCESS", "record added", {}, record, p.action,
                                           p.duplicate_field)  # fmt: skip
     for p in pending:

@@ -9,29 +9,25 @@ from typing import Any
 import sqlalchemy as sa
 
 from secteur.adapters.db import tables as t
+from secteur.adapters.db.bulk import BulkInsert
 from secteur.domain.audit import AuditEvent
+
+
+_writers: dict[str, BulkInsert] = {}
 
 
 def append(conn: sa.Connection, events: Sequence[AuditEvent]) -> None:
     if not events:
         return
-    conn.execute(
-        t.audit_events.insert(),
-        [
-            {
-                "at": e.at,
-                "actor_id": e.actor_id,
-                "entity": e.entity,
-                "module": e.module,
-                "entity_id": e.entity_id,
-                "action": e.action,
-                "source": e.source,
-                "before": e.before,
-                "after": e.after,
-            }  # fmt: skip
-            for e in events
-        ],
-    )
+    writer = _writers.get(conn.dialect.name)
+    if writer is None:
+        writer = _writers[conn.dialect.name] = BulkInsert(t.audit_events, conn.dialect, ("id",))
+    writer.execute(conn, [
+        {"at": e.at, "actor_id": e.actor_id, "entity": e.entity, "module": e.module,
+         "entity_id": e.entity_id, "action": e.action, "source": e.source, "before": e.before,
+         "after": e.after}
+        for e in events
+    ])  # fmt: skip
 
 
 def timeline(

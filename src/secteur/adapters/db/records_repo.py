@@ -86,20 +86,16 @@ def allocate_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
     return sorted(int(r[0]) for r in result)
 
 
-def insert(
-    conn: sa.Connection,
-    rt: RecordTable,
-    records: Sequence[Mapping[str, Any]],
-    system: Sequence[Mapping[str, Any]],
-) -> list[int]:
-    """Insert records (canonical values + system columns); returns their ids, in order."""
+def insert(conn: sa.Connection, rt: RecordTable, records: Sequence[Mapping[str, Any]],
+           owners: Sequence[int], actor: int, now: datetime) -> list[int]:
+    """Insert new records (canonical values) created by `actor` at `now`; their ids, in order."""
     if not records:
         return []
     ids = allocate_ids(conn, rt.table, len(records))
-    blank = rt.blank_row
-    rows = [{**blank, **to_row(rt.module, values), **sys, "id": new_id}
-            for values, sys, new_id in zip(records, system, ids, strict=True)]  # fmt: skip
-    conn.execute(rt.table.insert(), rows)
+    encoder = rt.row_encoder(conn.dialect)
+    encode, stamps = encoder.encode, encoder.stamps(actor, now)
+    encoder.execute(conn, [encode(values, new_id, owner, stamps)
+                           for values, owner, new_id in zip(records, owners, ids, strict=True)])
     return ids
 
 

@@ -9,7 +9,7 @@ neither SQLite's ASCII-only `lower()` nor PostgreSQL's locale-dependent one coul
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
+from secteur.adapters.db.row_encoder import RowEncoder
 from secteur.adapters.db.tables import seed_id_sequence
 from secteur.adapters.db.types import UTCDateTime, id_column
 from secteur.domain.fields import KIND_OF, DataType, Field, Kind, Module
@@ -98,6 +99,14 @@ class RecordTable:
 
     module: Module
     table: sa.Table
+    _encoders: dict[str, RowEncoder] = field(default_factory=dict, compare=False, repr=False)
+
+    def row_encoder(self, dialect: sa.Dialect) -> RowEncoder:
+        """The table's many-row insert for `dialect`, built once."""
+        encoder = self._encoders.get(dialect.name)
+        if encoder is None:
+            encoder = self._encoders[dialect.name] = RowEncoder(self.module, self.table, dialect)
+        return encoder
 
     def column(self, f: Field) -> sa.ColumnElement[Any]:
         return self.table.c[f.column]
@@ -106,16 +115,6 @@ class RecordTable:
         if not f.folded:
             raise ValueError(f"{f.api_name} has no folded column")
         return self.table.c[f.fold_column]
-
-    @cached_property
-    def blank_row(self) -> dict[str, Any]:
-        """Every data column empty: the base of each inserted row, so that one executemany
-        statement serves a whole batch whatever fields each record sets."""
-        row: dict[str, Any] = {}
-        for f in self.module.fields:
-            for column in field_columns(f):
-                row[column.name] = None
-        return row
 
 
 def create_module_table(connection: sa.Connection, module: Module) -> None:
