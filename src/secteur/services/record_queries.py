@@ -185,10 +185,10 @@ def list_records(tx: Tx, actor: Actor, module: Module, query: ListQuery) -> Page
         page, offset = int(payload["p"]), 0
     else:
         check_paging(query.page, query.per_page)
-    rows = tx.conn.execute(
+    rows = records_repo.dict_rows(tx.conn.execute(
         select.where(*where).order_by(order_nulls, order_id)
         .offset(offset).limit(query.per_page + 1)
-    ).mappings().all()  # fmt: skip
+    ))  # fmt: skip
     more = len(rows) > query.per_page
     rows = rows[: query.per_page]
     records = [records_repo.stored(module, r) for r in rows]
