@@ -80,6 +80,7 @@ def parse_scopes(text: str) -> tuple[Scope, ...]:
     return tuple(Scope.parse(s) for s in items)
 
 
-def granted(scopes: tuple[Scope, ...], category: Category, resource: str | None,
-            access: Access) -> bool:
+def granted(
+    scopes: tuple[Scope, ...], category: Category, resource: str | None, access: Access
+) -> bool:
     return any(s.grants(category, resource, access) for s in scopes)

@@ -58,12 +58,20 @@ def api_name_from_label(label: str) -> str:
 def _picklist(raw: Any, path: str,
               existing: tuple[PicklistValue, ...] = ()) -> tuple[PicklistValue, ...]:  # fmt: skip
     if not isinstance(raw, list) or not raw:
-        raise item_failure("MANDATORY_NOT_FOUND", "a picklist needs at least one value",
-                           api_name="pick_list_values", json_path=path)
+        raise item_failure(
+            "MANDATORY_NOT_FOUND",
+            "a picklist needs at least one value",
+            api_name="pick_list_values",
+            json_path=path,
+        )
     if len(raw) > MAX_PICKLIST_VALUES:
-        raise item_failure("LIMIT_EXCEEDED", "too many picklist values",
-                           api_name="pick_list_values",
-                           json_path=path, limit=MAX_PICKLIST_VALUES)
+        raise item_failure(
+            "LIMIT_EXCEEDED",
+            "too many picklist values",
+            api_name="pick_list_values",
+            json_path=path,
+            limit=MAX_PICKLIST_VALUES,
+        )
     by_id = {v.id: v for v in existing}
     # Clients often resend a picklist by its values alone: a value without an id is the
     # existing entry of that value, so its id, probability and forecast category survive.
@@ -78,8 +86,12 @@ def _picklist(raw: Any, path: str,
         display = entry.get("display_value")
         actual = entry.get("actual_value", display)
         if not isinstance(display, str) or not display.strip():
-            raise item_failure("MANDATORY_NOT_FOUND", "display_value is missing",
-                               api_name="display_value", json_path=f"{item_path}.display_value")
+            raise item_failure(
+                "MANDATORY_NOT_FOUND",
+                "display_value is missing",
+                api_name="display_value",
+                json_path=f"{item_path}.display_value",
+            )
         if not isinstance(actual, str) or not actual.strip():
             raise item_failure("INVALID_DATA", "invalid actual_value", api_name="actual_value",
                                json_path=f"{item_path}.actual_value")  # fmt: skip
@@ -90,8 +102,9 @@ def _picklist(raw: Any, path: str,
                                json_path=f"{item_path}.display_value",
                                maximum_length=MAX_PICKLIST_LENGTH)  # fmt: skip
         if fold(actual) in seen:
-            raise item_failure("DUPLICATE_DATA", "duplicate picklist value",
-                               json_path=f"{item_path}.actual_value")
+            raise item_failure(
+                "DUPLICATE_DATA", "duplicate picklist value", json_path=f"{item_path}.actual_value"
+            )
         seen.add(fold(actual))
         raw_id = entry.get("id")
         given_id = str(raw_id) if raw_id is not None else ""
@@ -111,37 +124,61 @@ def create_field(tx: Tx, actor: Actor, module: Module, index: int,
     path = f"$.fields[{index}]"
     label = item.get("field_label") or item.get("display_label")
     if not isinstance(label, str) or not label.strip():
-        raise item_failure("MANDATORY_NOT_FOUND", "required field not found",
-                           api_name="field_label", json_path=f"{path}.field_label")
+        raise item_failure(
+            "MANDATORY_NOT_FOUND",
+            "required field not found",
+            api_name="field_label",
+            json_path=f"{path}.field_label",
+        )
     if len(label.strip()) > 100:
-        raise item_failure("INVALID_DATA", "the label is too long", api_name="field_label",
-                           json_path=f"{path}.field_label", maximum_length=100)
+        raise item_failure(
+            "INVALID_DATA",
+            "the label is too long",
+            api_name="field_label",
+            json_path=f"{path}.field_label",
+            maximum_length=100,
+        )
     raw_type = item.get("data_type")
     try:
         data_type = DataType(raw_type) if isinstance(raw_type, str) else None
     except ValueError:
         data_type = None
     if data_type is None:
-        raise item_failure("MANDATORY_NOT_FOUND" if raw_type is None else "INVALID_DATA",
-                           "invalid data_type", api_name="data_type",
-                           json_path=f"{path}.data_type",
-                           supported_values=sorted(t.value for t in CUSTOM_FIELD_TYPES))
+        raise item_failure(
+            "MANDATORY_NOT_FOUND" if raw_type is None else "INVALID_DATA",
+            "invalid data_type",
+            api_name="data_type",
+            json_path=f"{path}.data_type",
+            supported_values=sorted(t.value for t in CUSTOM_FIELD_TYPES),
+        )
     if data_type not in CUSTOM_FIELD_TYPES:
-        raise item_failure("INVALID_DATA", "this data_type cannot be used for a custom field",
-                           api_name="data_type", json_path=f"{path}.data_type",
-                           supported_values=sorted(t.value for t in CUSTOM_FIELD_TYPES))
+        raise item_failure(
+            "INVALID_DATA",
+            "this data_type cannot be used for a custom field",
+            api_name="data_type",
+            json_path=f"{path}.data_type",
+            supported_values=sorted(t.value for t in CUSTOM_FIELD_TYPES),
+        )
     api_name = item.get("api_name") or api_name_from_label(label)
     if not isinstance(api_name, str) or not API_NAME_PATTERN.match(api_name):
-        raise item_failure("INVALID_DATA", "invalid api_name", api_name="api_name",
-                           json_path=f"{path}.api_name")
+        raise item_failure(
+            "INVALID_DATA", "invalid api_name", api_name="api_name", json_path=f"{path}.api_name"
+        )
     if module.field(api_name) is not None or api_name.lower() in ("id", "territories"):
-        raise item_failure("DUPLICATE_DATA", "a field with this api_name exists",
-                           api_name="api_name", json_path=f"{path}.api_name")
+        raise item_failure(
+            "DUPLICATE_DATA",
+            "a field with this api_name exists",
+            api_name="api_name",
+            json_path=f"{path}.api_name",
+        )
     if sum(1 for f in module.fields if f.custom) >= MAX_CUSTOM_FIELDS:
         raise item_failure("LIMIT_EXCEEDED", "too many custom fields", limit=MAX_CUSTOM_FIELDS)
     length = item.get("length", DEFAULT_LENGTH.get(data_type))
-    if length is not None and (not isinstance(length, int) or isinstance(length, bool)
-                               or not 1 <= length <= DEFAULT_LENGTH.get(data_type, length)):
+    if length is not None and (
+        not isinstance(length, int)
+        or isinstance(length, bool)
+        or not 1 <= length <= DEFAULT_LENGTH.get(data_type, length)
+    ):
         raise item_failure("INVALID_DATA", "invalid length", api_name="length",
                            json_path=f"{path}.length",
                            maximum_length=DEFAULT_LENGTH.get(data_type))  # fmt: skip
@@ -149,8 +186,12 @@ def create_field(tx: Tx, actor: Actor, module: Module, index: int,
     if decimal_place is not None and (not isinstance(decimal_place, int)
                                       or isinstance(decimal_place, bool)
                                       or not 0 <= decimal_place <= 9):  # fmt: skip
-        raise item_failure("INVALID_DATA", "invalid decimal_place", api_name="decimal_place",
-                           json_path=f"{path}.decimal_place")
+        raise item_failure(
+            "INVALID_DATA",
+            "invalid decimal_place",
+            api_name="decimal_place",
+            json_path=f"{path}.decimal_place",
+        )
     picklist: tuple[PicklistValue, ...] = ()
     if data_type in (DataType.PICKLIST, DataType.MULTISELECTPICKLIST):
         picklist = _picklist(item.get("pick_list_values"), f"{path}.pick_list_values")
@@ -161,15 +202,24 @@ def create_field(tx: Tx, actor: Actor, module: Module, index: int,
         name = target.get("api_name") if isinstance(target, Mapping) else None
         target_module = tx.state.module(name) if isinstance(name, str) else None
         if target_module is None:
-            raise item_failure("INVALID_DATA", "the lookup module given seems to be invalid",
-                               api_name="lookup", json_path=f"{path}.lookup.module.api_name")
+            raise item_failure(
+                "INVALID_DATA",
+                "the lookup module given seems to be invalid",
+                api_name="lookup",
+                json_path=f"{path}.lookup.module.api_name",
+            )
         lookup_module = target_module.api_name
     if data_type is DataType.USERLOOKUP:
         lookup_module = "users"
     mandatory = item.get("system_mandatory", item.get("mandatory", False))
     if not isinstance(mandatory, bool):
-        raise item_failure("INVALID_DATA", "invalid data", api_name="mandatory",
-                           json_path=f"{path}.mandatory", expected_data_type="boolean")
+        raise item_failure(
+            "INVALID_DATA",
+            "invalid data",
+            api_name="mandatory",
+            json_path=f"{path}.mandatory",
+            expected_data_type="boolean",
+        )
     new = Field(
         api_name=api_name, label=label.strip(), data_type=data_type, column=column_for(api_name),
         custom=True, mandatory=mandatory, length=length, decimal_place=decimal_place,
@@ -211,17 +261,24 @@ def update_field(tx: Tx, actor: Actor, module: Module, field_id: int, item: Mapp
     if "field_label" in item or "display_label" in item:
         label = item.get("field_label", item.get("display_label"))
         if not isinstance(label, str) or not label.strip() or len(label) > 100:
-            raise item_failure("INVALID_DATA", "invalid label", api_name="field_label",
-                               json_path=f"{path}.field_label")
+            raise item_failure(
+                "INVALID_DATA",
+                "invalid label",
+                api_name="field_label",
+                json_path=f"{path}.field_label",
+            )
         changed = replace(changed, label=label.strip())
     has_picklist = current.kind in (Kind.PICKLIST, Kind.MULTISELECT)
     # A field sent back whole carries the `[]` a field without a picklist is read with.
     if "pick_list_values" in item and (has_picklist or item["pick_list_values"] != []):
         if not has_picklist:
-            raise item_failure("INVALID_DATA", "this field has no picklist",
-                               api_name="pick_list_values", json_path=f"{path}.pick_list_values")
-        values = _picklist(item["pick_list_values"], f"{path}.pick_list_values",
-                           current.picklist)
+            raise item_failure(
+                "INVALID_DATA",
+                "this field has no picklist",
+                api_name="pick_list_values",
+                json_path=f"{path}.pick_list_values",
+            )
+        values = _picklist(item["pick_list_values"], f"{path}.pick_list_values", current.picklist)
         _check_values_unused(tx, module, current, values)
         changed = replace(changed, picklist=values)
     if not metadata_repo.update_field(tx.conn, module, changed, tx.now, actor.id, expected_version):
@@ -264,6 +321,9 @@ def _check_values_unused(tx: Tx, module: Module, f: Field,
             condition = column == fold(value.actual_value)
         used = tx.conn.execute(sa.select(rt.table.c.id).where(condition).limit(1)).first()
         if used is not None:
-            raise item_failure("INVALID_DATA",
-                               f"the value {value.actual_value!r} is used by records",
-                               api_name="pick_list_values", value=value.actual_value)
+            raise item_failure(
+                "INVALID_DATA",
+                f"the value {value.actual_value!r} is used by records",
+                api_name="pick_list_values",
+                value=value.actual_value,
+            )

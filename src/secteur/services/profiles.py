@@ -31,8 +31,15 @@ def permission_details(profile: Profile, modules: list[str]) -> list[dict[str, A
         access = profile.module_access(module)
         for operation, word in _OPERATION_WORDS.items():
             name = permission_name(module, operation)
-            details.append({"id": name, "name": name, "display_label": f"{word} {module}",
-                            "module": module, "enabled": access.allows(operation)})
+            details.append(
+                {
+                    "id": name,
+                    "name": name,
+                    "display_label": f"{word} {module}",
+                    "module": module,
+                    "enabled": access.allows(operation),
+                }
+            )
     for permission in ADMIN_PERMISSIONS:
         details.append({"id": permission, "name": permission,
                         "display_label": permission.replace("_", " ").capitalize(),
@@ -55,16 +62,29 @@ def get_profile(tx: Tx, profile_id: int) -> Profile:
 def _name(tx: Tx, item: Mapping[str, Any], path: str, current: Profile | None) -> str:
     name = item.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise item_failure("MANDATORY_NOT_FOUND", "required field not found", api_name="name",
-                           json_path=f"{path}.name")
+        raise item_failure(
+            "MANDATORY_NOT_FOUND",
+            "required field not found",
+            api_name="name",
+            json_path=f"{path}.name",
+        )
     if len(name.strip()) > 50:
-        raise item_failure("INVALID_DATA", "the name is too long", api_name="name",
-                           json_path=f"{path}.name", maximum_length=50)
+        raise item_failure(
+            "INVALID_DATA",
+            "the name is too long",
+            api_name="name",
+            json_path=f"{path}.name",
+            maximum_length=50,
+        )
     for other in tx.state.directory.profiles.values():
         same = other.name.lower() == name.strip().lower()
         if same and (current is None or other.id != current.id):
-            raise item_failure("DUPLICATE_DATA", "a profile with this name exists",
-                               api_name="name", json_path=f"{path}.name")
+            raise item_failure(
+                "DUPLICATE_DATA",
+                "a profile with this name exists",
+                api_name="name",
+                json_path=f"{path}.name",
+            )
     return name.strip()
 
 
@@ -75,10 +95,16 @@ def clone_profile(tx: Tx, actor: Actor, source_id: int, item: Mapping[str, Any])
     description = item.get("description")
     # A clone gets the source's permissions but never the built-in Administrator's nature
     # (see everything, never editable): its permissions are its own to change.
-    copy = replace(source, id=0, name=name, custom=True, admin=False,
-                   modules={m.api_name: source.module_access(m.api_name) for m in tx.state.modules},
-                   permissions=frozenset(p for p in ADMIN_PERMISSIONS if source.may(p)),
-                   description=description if isinstance(description, str) else None)
+    copy = replace(
+        source,
+        id=0,
+        name=name,
+        custom=True,
+        admin=False,
+        modules={m.api_name: source.module_access(m.api_name) for m in tx.state.modules},
+        permissions=frozenset(p for p in ADMIN_PERMISSIONS if source.may(p)),
+        description=description if isinstance(description, str) else None,
+    )
     new_id = directory_repo.insert_profile(tx.conn, copy, tx.now, actor.id)
     _audit(tx, actor, new_id, "create", None, {"cloned_from": str(source_id), "name": name})
     tx.metadata_changed()
@@ -98,8 +124,12 @@ def update_profile(tx: Tx, actor: Actor, profile_id: int, item: Mapping[str, Any
     if "description" in item:
         description = item["description"]
         if description is not None and not isinstance(description, str):
-            raise item_failure("INVALID_DATA", "invalid data", api_name="description",
-                               json_path="$.profiles[0].description")
+            raise item_failure(
+                "INVALID_DATA",
+                "invalid data",
+                api_name="description",
+                json_path="$.profiles[0].description",
+            )
         changed = replace(changed, description=description)
     if "permissions_details" in item:
         changed = _apply_permissions(tx, changed, item["permissions_details"])
@@ -112,9 +142,14 @@ def update_profile(tx: Tx, actor: Actor, profile_id: int, item: Mapping[str, Any
     if not ok:
         raise ServiceError("CONFLICT", "the profile was changed by someone else",
                            {"id": str(profile_id)}, status=409)  # fmt: skip
-    _audit(tx, actor, profile_id, "update",
-           directory_repo.profile_permissions_json(profile) | {"name": profile.name},
-           directory_repo.profile_permissions_json(changed) | {"name": changed.name})
+    _audit(
+        tx,
+        actor,
+        profile_id,
+        "update",
+        directory_repo.profile_permissions_json(profile) | {"name": profile.name},
+        directory_repo.profile_permissions_json(changed) | {"name": changed.name},
+    )
     tx.metadata_changed()
 
 
@@ -171,8 +206,14 @@ def delete_profile(tx: Tx, actor: Actor, profile_id: int, transfer_to: int | Non
                                                    actor.source, None, {"profile_id": profile_id},
                                                    {"profile_id": transfer_to})])  # fmt: skip
     tx.conn.execute(sa.delete(t.profiles).where(t.profiles.c.id == profile_id))
-    _audit(tx, actor, profile_id, "delete", {"name": profile.name},
-           {"transferred_to": str(transfer_to)})
+    _audit(
+        tx,
+        actor,
+        profile_id,
+        "delete",
+        {"name": profile.name},
+        {"transferred_to": str(transfer_to)},
+    )
     tx.metadata_changed()
 
 

@@ -42,30 +42,55 @@ def _check(tx: Tx, item: Mapping[str, Any], index: int, current: Role | None) ->
     if current is None or "name" in item:
         name = item.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise item_failure("MANDATORY_NOT_FOUND", "required field not found",
-                               api_name="name", json_path=path("name"))
+            raise item_failure(
+                "MANDATORY_NOT_FOUND",
+                "required field not found",
+                api_name="name",
+                json_path=path("name"),
+            )
         if len(name.strip()) > MAX_NAME:
-            raise item_failure("INVALID_DATA", "the name is too long", api_name="name",
-                               json_path=path("name"), maximum_length=MAX_NAME)
+            raise item_failure(
+                "INVALID_DATA",
+                "the name is too long",
+                api_name="name",
+                json_path=path("name"),
+                maximum_length=MAX_NAME,
+            )
         clash = next((r for r in roles.roles.values()
                       if r.name.lower() == name.strip().lower()
                       and (current is None or r.id != current.id)), None)  # fmt: skip
         if clash is not None:
-            raise item_failure("DUPLICATE_DATA", "a role with this name exists",
-                               api_name="name", json_path=path("name"), id=str(clash.id))
+            raise item_failure(
+                "DUPLICATE_DATA",
+                "a role with this name exists",
+                api_name="name",
+                json_path=path("name"),
+                id=str(clash.id),
+            )
         values["name"] = name.strip()
     if "description" in item:
         description = item["description"]
-        if description is not None and (not isinstance(description, str)
-                                        or len(description) > MAX_DESCRIPTION):
-            raise item_failure("INVALID_DATA", "invalid description", api_name="description",
-                               json_path=path("description"), maximum_length=MAX_DESCRIPTION)
+        if description is not None and (
+            not isinstance(description, str) or len(description) > MAX_DESCRIPTION
+        ):
+            raise item_failure(
+                "INVALID_DATA",
+                "invalid description",
+                api_name="description",
+                json_path=path("description"),
+                maximum_length=MAX_DESCRIPTION,
+            )
         values["description"] = description
     if "share_with_peers" in item:
         share = item["share_with_peers"]
         if not isinstance(share, bool):
-            raise item_failure("INVALID_DATA", "invalid data", api_name="share_with_peers",
-                               json_path=path("share_with_peers"), expected_data_type="boolean")
+            raise item_failure(
+                "INVALID_DATA",
+                "invalid data",
+                api_name="share_with_peers",
+                json_path=path("share_with_peers"),
+                expected_data_type="boolean",
+            )
         values["share_with_peers"] = share
     if current is None or "reporting_to" in item:
         try:
@@ -75,21 +100,37 @@ def _check(tx: Tx, item: Mapping[str, Any], index: int, current: Role | None) ->
         is_root = current is not None and current.reporting_to is None
         if is_root:
             if parent is not None:
-                raise item_failure("INVALID_DATA", "the top role cannot report to another role",
-                                   api_name="reporting_to", json_path=path("reporting_to"))
+                raise item_failure(
+                    "INVALID_DATA",
+                    "the top role cannot report to another role",
+                    api_name="reporting_to",
+                    json_path=path("reporting_to"),
+                )
         else:
             if parent is None:
-                raise item_failure("MANDATORY_NOT_FOUND", "required field not found",
-                                   api_name="reporting_to", json_path=path("reporting_to"))
+                raise item_failure(
+                    "MANDATORY_NOT_FOUND",
+                    "required field not found",
+                    api_name="reporting_to",
+                    json_path=path("reporting_to"),
+                )
             if parent not in roles.roles:
-                raise item_failure("INVALID_DATA", "the reporting_to given seems to be invalid",
-                                   api_name="reporting_to", json_path=path("reporting_to"))
+                raise item_failure(
+                    "INVALID_DATA",
+                    "the reporting_to given seems to be invalid",
+                    api_name="reporting_to",
+                    json_path=path("reporting_to"),
+                )
             if current is not None:
                 try:
                     roles.check_move(current.id, parent)
                 except RoleCycle as exc:
-                    raise item_failure("INVALID_DATA", str(exc), api_name="reporting_to",
-                                       json_path=path("reporting_to")) from None
+                    raise item_failure(
+                        "INVALID_DATA",
+                        str(exc),
+                        api_name="reporting_to",
+                        json_path=path("reporting_to"),
+                    ) from None
             values["reporting_to"] = parent
     return values
 
@@ -116,8 +157,12 @@ def update_role(tx: Tx, actor: Actor, role_id: int, index: int, item: Mapping[st
                                      expected_version):  # fmt: skip
         raise ServiceError("CONFLICT", "the role was changed by someone else",
                            {"id": str(role_id)}, status=409)  # fmt: skip
-    before = {"name": current.name, "reporting_to": current.reporting_to,
-              "share_with_peers": current.share_with_peers, "description": current.description}
+    before = {
+        "name": current.name,
+        "reporting_to": current.reporting_to,
+        "share_with_peers": current.share_with_peers,
+        "description": current.description,
+    }
     _audit(tx, actor, role_id, "update", before, values)
     tx.metadata_changed()
 
@@ -132,8 +177,10 @@ def delete_role(tx: Tx, actor: Actor, role_id: int, transfer_to: int | None) -> 
     if transfer_to is None:
         raise ServiceError("REQUIRED_PARAM_MISSING", "transfer_to_id is missing",
                            {"param_name": "transfer_to_id"})  # fmt: skip
-    if transfer_to not in roles.roles or transfer_to == role_id or transfer_to in roles.descendants(
-        role_id
+    if (
+        transfer_to not in roles.roles
+        or transfer_to == role_id
+        or transfer_to in roles.descendants(role_id)
     ):
         raise ServiceError("INVALID_DATA", "the transfer_to_id given seems to be invalid",
                            {"param_name": "transfer_to_id"})  # fmt: skip

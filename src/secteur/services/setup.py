@@ -43,9 +43,15 @@ def is_initialised(app: Secteur) -> bool:
 
 def standard_profiles() -> tuple[Profile, Profile]:
     modules = {m.api_name: ModuleAccess() for m in standard_modules()}
-    administrator = Profile(0, "Administrator", custom=False, admin=True, modules=modules,
-                            permissions=frozenset(ADMIN_PERMISSIONS),
-                            description="Full access to every record and every setting")
+    administrator = Profile(
+        0,
+        "Administrator",
+        custom=False,
+        admin=True,
+        modules=modules,
+        permissions=frozenset(ADMIN_PERMISSIONS),
+        description="Full access to every record and every setting",
+    )
     standard = Profile(0, "Standard", custom=False, admin=False, modules=modules,
                        permissions=frozenset({"import", "export"}),
                        description="Works records; no settings")  # fmt: skip

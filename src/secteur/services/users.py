@@ -38,8 +38,11 @@ STATUS_WORDS = {"active": UserStatus.ACTIVE, "enabled": UserStatus.ACTIVE,
 def list_users(tx: Tx, actor: Actor, user_type: str | None) -> list[User]:
     kind = (user_type or "AllUsers").lower()
     if kind not in USER_TYPES:
-        raise ServiceError("INVALID_DATA", "invalid user type",
-                           {"param_name": "type", "supported_values": sorted(USER_TYPES)})
+        raise ServiceError(
+            "INVALID_DATA",
+            "invalid user type",
+            {"param_name": "type", "supported_values": sorted(USER_TYPES)},
+        )
     if kind == "currentuser":
         return [actor.user]
     directory = tx.state.directory
@@ -105,43 +108,75 @@ def _values(tx: Tx, item: Mapping[str, Any], index: int, *, creating: bool,
         if key in item:
             value = item[key]
             if value is not None and (not isinstance(value, str) or len(value) > 100):
-                raise item_failure("INVALID_DATA", "invalid data", api_name=key,
-                                   json_path=path(key), expected_data_type="string")
+                raise item_failure(
+                    "INVALID_DATA",
+                    "invalid data",
+                    api_name=key,
+                    json_path=path(key),
+                    expected_data_type="string",
+                )
             values[key] = value.strip() if isinstance(value, str) and value.strip() else None
     if (creating or "last_name" in item) and not values.get("last_name"):
-        raise item_failure("MANDATORY_NOT_FOUND", "required field not found",
-                           api_name="last_name", json_path=path("last_name"))
+        raise item_failure(
+            "MANDATORY_NOT_FOUND",
+            "required field not found",
+            api_name="last_name",
+            json_path=path("last_name"),
+        )
     if creating or "email" in item:
         email = item.get("email")
         if not isinstance(email, str) or not email.strip():
-            raise item_failure("MANDATORY_NOT_FOUND", "required field not found",
-                               api_name="email", json_path=path("email"))
+            raise item_failure(
+                "MANDATORY_NOT_FOUND",
+                "required field not found",
+                api_name="email",
+                json_path=path("email"),
+            )
         if not EMAIL.match(email.strip()) or len(email) > 200:
-            raise item_failure("INVALID_DATA", "invalid email", api_name="email",
-                               json_path=path("email"), expected_data_type="email")
+            raise item_failure(
+                "INVALID_DATA",
+                "invalid email",
+                api_name="email",
+                json_path=path("email"),
+                expected_data_type="email",
+            )
         taken = next((u for u in directory.users.values()
                       if u.email.lower() == email.strip().lower()), None)  # fmt: skip
         if taken is not None and (current is None or taken.id != current.id):
-            raise item_failure("DUPLICATE_DATA", "duplicate data", api_name="email",
-                               json_path=path("email"))
+            raise item_failure(
+                "DUPLICATE_DATA", "duplicate data", api_name="email", json_path=path("email")
+            )
         values["email"] = email.strip()
     for key, table, column in (("role", directory.roles.roles, "role_id"),
                                ("profile", directory.profiles, "profile_id")):  # fmt: skip
         if creating or key in item:
             ref = _ref(tx, item, key, index)
             if ref is None:
-                raise item_failure("MANDATORY_NOT_FOUND", "required field not found",
-                                   api_name=key, json_path=path(key))
+                raise item_failure(
+                    "MANDATORY_NOT_FOUND",
+                    "required field not found",
+                    api_name=key,
+                    json_path=path(key),
+                )
             if ref not in table:
-                raise item_failure("INVALID_DATA", f"the {key} given seems to be invalid",
-                                   api_name=key, json_path=path(key))
+                raise item_failure(
+                    "INVALID_DATA",
+                    f"the {key} given seems to be invalid",
+                    api_name=key,
+                    json_path=path(key),
+                )
             values[column] = ref
     if "Reporting_To" in item:
         manager = _ref(tx, item, "Reporting_To", index)
-        if manager is not None and (manager not in directory.users
-                                    or (current is not None and manager == current.id)):
-            raise item_failure("INVALID_DATA", "invalid data", api_name="Reporting_To",
-                               json_path=path("Reporting_To"))
+        if manager is not None and (
+            manager not in directory.users or (current is not None and manager == current.id)
+        ):
+            raise item_failure(
+                "INVALID_DATA",
+                "invalid data",
+                api_name="Reporting_To",
+                json_path=path("Reporting_To"),
+            )
         values["reporting_to"] = manager
     if "time_zone" in item:
         zone = item["time_zone"]
@@ -150,8 +185,12 @@ def _values(tx: Tx, item: Mapping[str, Any], index: int, *, creating: bool,
                 raise ValueError
             ZoneInfo(zone)
         except (ValueError, ZoneInfoNotFoundError):
-            raise item_failure("INVALID_DATA", "invalid time zone", api_name="time_zone",
-                               json_path=path("time_zone")) from None
+            raise item_failure(
+                "INVALID_DATA",
+                "invalid time zone",
+                api_name="time_zone",
+                json_path=path("time_zone"),
+            ) from None
         values["time_zone"] = zone
     if "status" in item:
         word = item["status"]
@@ -180,8 +219,10 @@ def _guard_last_admin(tx: Tx, user: User, new_values: Mapping[str, Any]) -> None
     directory = tx.state.directory
     if not directory.profile_of(user).admin or not user.active:
         return
-    stays_admin = new_values.get("status", "active") == "active" and directory.profiles[
-        new_values.get("profile_id", user.profile_id)].admin
+    stays_admin = (
+        new_values.get("status", "active") == "active"
+        and directory.profiles[new_values.get("profile_id", user.profile_id)].admin
+    )
     others = [u for u in directory.users.values()
               if u.id != user.id and u.active and directory.profile_of(u).admin]  # fmt: skip
     if not stays_admin and not others:
@@ -228,8 +269,14 @@ def delete_user(tx: Tx, actor: Actor, user_id: int) -> None:
     _guard_last_admin(tx, current, {"status": "deleted"})
     directory_repo.update_row(tx.conn, t.users, user_id, {"status": UserStatus.DELETED.value},
                               tx.now, actor.id, None)  # fmt: skip
-    _audit(tx, actor, user_id, "delete", {"status": current.status.value},
-           {"status": UserStatus.DELETED.value})
+    _audit(
+        tx,
+        actor,
+        user_id,
+        "delete",
+        {"status": current.status.value},
+        {"status": UserStatus.DELETED.value},
+    )
     tx.metadata_changed()
 
 
@@ -263,6 +310,7 @@ def _audit(tx: Tx, actor: Actor, user_id: int, action: str, before: Mapping[str,
 
 
 def user_exists(tx: Tx, email: str) -> bool:
-    return tx.conn.execute(
-        sa.select(t.users.c.id).where(t.users.c.email_key == email.lower())
-    ).first() is not None
+    return (
+        tx.conn.execute(sa.select(t.users.c.id).where(t.users.c.email_key == email.lower())).first()
+        is not None
+    )

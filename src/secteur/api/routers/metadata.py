@@ -127,8 +127,9 @@ def get_module(caller: CallerDep, api_name: str) -> Response:
         module = _module_by_name_or_id(tx, api_name)
         body = module_json(tx, actor, module)
         body["fields"] = [field_json(tx, module, f) for f in module.fields]
-        body["related_lists"] = [_related_json(tx, module, i, rl)
-                                 for i, rl in enumerate(related_lists(tx, module))]
+        body["related_lists"] = [
+            _related_json(tx, module, i, rl) for i, rl in enumerate(related_lists(tx, module))
+        ]
         return responses.ok({"modules": [body]})
 
 
@@ -177,12 +178,20 @@ async def update_fields(caller: CallerDep, request: Request, module: ModuleParam
         def handle(index: int, item: Any) -> tuple[str, dict[str, Any]]:
             raw = item.get("id")
             if not str(raw or "").isdigit():
-                raise item_failure("MANDATORY_NOT_FOUND", "required field not found",
-                                   api_name="id", json_path=f"$.fields[{index}].id")
+                raise item_failure(
+                    "MANDATORY_NOT_FOUND",
+                    "required field not found",
+                    api_name="id",
+                    json_path=f"$.fields[{index}].id",
+                )
             target = module_or_error(tx, module)
             if not any(f.id == int(raw) for f in target.fields):
-                raise item_failure("INVALID_DATA", "the id given seems to be invalid",
-                                   api_name="id", json_path=f"$.fields[{index}].id")
+                raise item_failure(
+                    "INVALID_DATA",
+                    "the id given seems to be invalid",
+                    api_name="id",
+                    json_path=f"$.fields[{index}].id",
+                )
             field_service.update_field(tx, actor, target, int(raw), item, None, index)
             return "field updated", {"id": str(raw)}
 
@@ -277,5 +286,11 @@ def list_related_lists(caller: CallerDep, module: ModuleParam) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, "related_lists", Access.READ)
         parent = module_or_error(tx, module)
-        return responses.ok({"related_lists": [_related_json(tx, parent, i, rl)
-                                                for i, rl in enumerate(related_lists(tx, parent))]})
+        return responses.ok(
+            {
+                "related_lists": [
+                    _related_json(tx, parent, i, rl)
+                    for i, rl in enumerate(related_lists(tx, parent))
+                ]
+            }
+        )

@@ -22,9 +22,14 @@ def get_org(caller: CallerDep) -> Response:
         org = tx.state.org
         # The primary user: the active administrator with the org's primary e-mail, else the
         # longest-standing active administrator (a deleted one is never shown).
-        admins = sorted((u for u in tx.state.directory.users.values()
-                         if u.active and tx.state.directory.profile_of(u).admin),
-                        key=lambda u: (u.email.lower() != (org.primary_email or "").lower(), u.id))
+        admins = sorted(
+            (
+                u
+                for u in tx.state.directory.users.values()
+                if u.active and tx.state.directory.profile_of(u).admin
+            ),
+            key=lambda u: (u.email.lower() != (org.primary_email or "").lower(), u.id),
+        )
         admin = admins[0] if admins else None
         body = {
             "id": str(org.id),
@@ -41,8 +46,11 @@ def get_org(caller: CallerDep) -> Response:
             "created_time": when(org.created_time, org.time_zone),
             "max_per_page": 200,
             "hierarchy_preferences": {"type": "Role_Hierarchy"},
-            "license_details": {"paid": True, "paid_type": "enterprise",
-                                "users_license_purchased": 0},
+            "license_details": {
+                "paid": True,
+                "paid_type": "enterprise",
+                "users_license_purchased": 0,
+            },
             "primary_user": user_ref(tx.state.directory, admin.id if admin else None),
             "$version": org.version,
         }

@@ -32,7 +32,8 @@ def profile_json(tx: Tx, profile: Profile, *, details: bool) -> dict[str, Any]:
     }
     if details:
         body["permissions_details"] = service.permission_details(
-            profile, [m.api_name for m in tx.state.modules])
+            profile, [m.api_name for m in tx.state.modules]
+        )
     return body
 
 
@@ -65,8 +66,14 @@ async def clone_profile(caller: CallerDep, request: Request, profile_id: int) ->
     items = envelope_list(await json_body(request), "profiles", 1)
     with caller.write() as (tx, actor):
         _scope(actor, Access.CREATE)
-        results = run_items(tx, items, lambda index, item: (
-            "profile cloned", {"id": str(service.clone_profile(tx, actor, profile_id, item))}))
+        results = run_items(
+            tx,
+            items,
+            lambda index, item: (
+                "profile cloned",
+                {"id": str(service.clone_profile(tx, actor, profile_id, item))},
+            ),
+        )
     return batch_response("profiles", results, 201)
 
 
@@ -93,5 +100,6 @@ def delete_profile(caller: CallerDep, profile_id: int,
     with caller.write() as (tx, actor):
         _scope(actor, Access.DELETE)
         service.delete_profile(tx, actor, profile_id, transfer_to)
-    return responses.ok({"profiles": [responses.success_item("profile deleted",
-                                                             {"id": str(profile_id)})]})
+    return responses.ok(
+        {"profiles": [responses.success_item("profile deleted", {"id": str(profile_id)})]}
+    )

@@ -62,8 +62,14 @@ async def create_roles(caller: CallerDep, request: Request) -> Response:
     items = envelope_list(await json_body(request), "roles", MAX_ROLES_PER_CALL)
     with caller.write() as (tx, actor):
         _scope(actor, Access.CREATE)
-        results = run_items(tx, items, lambda index, item: (
-            "Role added", {"id": str(service.create_role(tx, actor, index, item))}))
+        results = run_items(
+            tx,
+            items,
+            lambda index, item: (
+                "Role added",
+                {"id": str(service.create_role(tx, actor, index, item))},
+            ),
+        )
     return batch_response("roles", results, 201)
 
 
@@ -76,8 +82,12 @@ async def update_roles(caller: CallerDep, request: Request) -> Response:
         def handle(index: int, item: Any) -> tuple[str, dict[str, Any]]:
             raw = item.get("id")
             if not str(raw or "").isdigit():
-                raise item_failure("MANDATORY_NOT_FOUND", "required field not found",
-                                   api_name="id", json_path=f"$.roles[{index}].id")
+                raise item_failure(
+                    "MANDATORY_NOT_FOUND",
+                    "required field not found",
+                    api_name="id",
+                    json_path=f"$.roles[{index}].id",
+                )
             service.update_role(tx, actor, int(raw), index, item)
             return "Role updated", {"id": str(raw)}
 

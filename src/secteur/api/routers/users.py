@@ -116,8 +116,12 @@ async def update_users(caller: CallerDep, request: Request) -> Response:
         def handle(index: int, item: Any) -> tuple[str, dict[str, Any]]:
             raw = item.get("id")
             if not str(raw or "").isdigit():
-                raise item_failure("MANDATORY_NOT_FOUND", "required field not found",
-                                   api_name="id", json_path=f"$.users[{index}].id")
+                raise item_failure(
+                    "MANDATORY_NOT_FOUND",
+                    "required field not found",
+                    api_name="id",
+                    json_path=f"$.users[{index}].id",
+                )
             service.update_user(tx, actor, int(raw), index, item)
             return "User updated", {"id": str(raw)}
 
