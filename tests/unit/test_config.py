@@ -23,8 +23,9 @@ def test_the_default_database_is_sqlite_in_the_data_directory(tmp_path: Path) ->
     assert settings.is_sqlite
 
 
-def test_environment_variables_win_over_the_toml_file(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_variables_win_over_the_toml_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "secteur.toml").write_text('SECTEUR_PORT = 9000\nhost = "0.0.0.0"\n'
                                            'log_level = "debug"\n')  # fmt: skip
     settings = Settings()

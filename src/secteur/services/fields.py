@@ -18,7 +18,6 @@ from secteur.domain.fields import (
     API_NAME_PATTERN,
     CUSTOM_FIELD_TYPES,
     DEFAULT_LENGTH,
-    MULTISELECT_SEPARATOR,
     DataType,
     Field,
     Kind,
@@ -26,7 +25,7 @@ from secteur.domain.fields import (
     PicklistValue,
     column_for,
 )
-from secteur.domain.text import fold
+from secteur.domain.text import MULTISELECT_SEPARATOR, fold
 from secteur.services.app import Tx
 from secteur.services.errors import NoPermission, NotFound, ServiceError, item_failure
 
