@@ -37,9 +37,14 @@ def machine() -> dict[str, Any]:
     with contextlib.suppress(OSError):
         kb = int(Path("/proc/meminfo").read_text().split()[1])
         memory = f"{kb / 1024 / 1024:.0f} GiB"
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory": memory,
-            "python": sys.version.split()[0], "platform": platform.platform(),
-            "sqlite": sa.__version__ and __import__("sqlite3").sqlite_version}  # fmt: skip
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "sqlite": sa.__version__ and __import__("sqlite3").sqlite_version,
+    }
 
 
 def median(values: list[float]) -> float:

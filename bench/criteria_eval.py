@@ -19,34 +19,97 @@ import sqlalchemy as sa
 from bench.common import median, org, save
 from bench.datagen import accounts, load_accounts
 from secteur.adapters.db.criteria_sql import compile_sql
-from secteur.domain.criteria import EvalContext, compile_predicate, parse_criteria, validate_criteria
+from secteur.domain.criteria import (
+    EvalContext,
+    compile_predicate,
+    parse_criteria,
+    validate_criteria,
+)
 
 CRITERIA: dict[str, dict[str, Any]] = {
-    "one equality": {"field": {"api_name": "Billing_Country"}, "comparator": "equal",
-                     "value": "France"},
-    "range and picklist": {"group_operator": "AND", "group": [
-        {"field": {"api_name": "Annual_Revenue"}, "comparator": "greater_than", "value": 5000000},
-        {"field": {"api_name": "Industry"}, "comparator": "in",
-         "value": ["Software", "Banking", "Insurance"]}]},
-    "ten conditions, nested": {"group_operator": "OR", "group": [
-        {"group_operator": "AND", "group": [
-            {"field": {"api_name": "Billing_Country"}, "comparator": "equal", "value": "Germany"},
-            {"field": {"api_name": "Billing_State"}, "comparator": "not_in",
-             "value": ["Berlin", "Hamburg"]},
-            {"field": {"api_name": "Employees"}, "comparator": "between", "value": [50, 5000]}]},
-        {"group_operator": "AND", "group": [
-            {"field": {"api_name": "Billing_Country"}, "comparator": "equal",
-             "value": "United States"},
-            {"field": {"api_name": "Account_Name"}, "comparator": "contains", "value": "summit"},
-            {"field": {"api_name": "Billing_Code"}, "comparator": "starts_with", "value": "9"}]},
-        {"group_operator": "AND", "group": [
-            {"field": {"api_name": "Rating"}, "comparator": "equal", "value": "Active"},
-            {"field": {"api_name": "Phone"}, "comparator": "equal", "value": "${NOTEMPTY}"},
-            {"field": {"api_name": "Account_Type"}, "comparator": "not_equal",
-             "value": "Competitor"},
-            {"field": {"api_name": "Annual_Revenue"}, "comparator": "less_equal",
-             "value": "250000"}]}]},
-}  # fmt: skip
+    "one equality": {
+        "field": {"api_name": "Billing_Country"},
+        "comparator": "equal",
+        "value": "France",
+    },
+    "range and picklist": {
+        "group_operator": "AND",
+        "group": [
+            {
+                "field": {"api_name": "Annual_Revenue"},
+                "comparator": "greater_than",
+                "value": 5000000,
+            },
+            {
+                "field": {"api_name": "Industry"},
+                "comparator": "in",
+                "value": ["Software", "Banking", "Insurance"],
+            },
+        ],
+    },
+    "ten conditions, nested": {
+        "group_operator": "OR",
+        "group": [
+            {
+                "group_operator": "AND",
+                "group": [
+                    {
+                        "field": {"api_name": "Billing_Country"},
+                        "comparator": "equal",
+                        "value": "Germany",
+                    },
+                    {
+                        "field": {"api_name": "Billing_State"},
+                        "comparator": "not_in",
+                        "value": ["Berlin", "Hamburg"],
+                    },
+                    {
+                        "field": {"api_name": "Employees"},
+                        "comparator": "between",
+                        "value": [50, 5000],
+                    },
+                ],
+            },
+            {
+                "group_operator": "AND",
+                "group": [
+                    {
+                        "field": {"api_name": "Billing_Country"},
+                        "comparator": "equal",
+                        "value": "United States",
+                    },
+                    {
+                        "field": {"api_name": "Account_Name"},
+                        "comparator": "contains",
+                        "value": "summit",
+                    },
+                    {
+                        "field": {"api_name": "Billing_Code"},
+                        "comparator": "starts_with",
+                        "value": "9",
+                    },
+                ],
+            },
+            {
+                "group_operator": "AND",
+                "group": [
+                    {"field": {"api_name": "Rating"}, "comparator": "equal", "value": "Active"},
+                    {"field": {"api_name": "Phone"}, "comparator": "equal", "value": "${NOTEMPTY}"},
+                    {
+                        "field": {"api_name": "Account_Type"},
+                        "comparator": "not_equal",
+                        "value": "Competitor",
+                    },
+                    {
+                        "field": {"api_name": "Annual_Revenue"},
+                        "comparator": "less_equal",
+                        "value": "250000",
+                    },
+                ],
+            },
+        ],
+    },
+}
 
 
 def run(sizes: list[int], runs: int, backends: list[str]) -> dict[str, Any]:
@@ -71,15 +134,21 @@ def run(sizes: list[int], runs: int, backends: list[str]) -> dict[str, Any]:
                             python_s.append(time.perf_counter() - start)
                             start = time.perf_counter()
                             in_sql = tx.conn.execute(
-                                sa.select(sa.func.count()).select_from(rt.table)
-                                .where(compile_sql(tree, rt, ctx))).scalar_one()  # fmt: skip
+                                sa.select(sa.func.count())
+                                .select_from(rt.table)
+                                .where(compile_sql(tree, rt, ctx))
+                            ).scalar_one()
                             sql_s.append(time.perf_counter() - start)
                             assert in_python == in_sql, (label, in_python, in_sql)
-                        row = {"backend": backend, "accounts": n, "criteria": label,
-                               "matches": in_sql,
-                               "python_s": round(median(python_s), 3),
-                               "python_us_per_record": round(median(python_s) / n * 1e6, 2),
-                               "sql_s": round(median(sql_s), 3)}  # fmt: skip
+                        row = {
+                            "backend": backend,
+                            "accounts": n,
+                            "criteria": label,
+                            "matches": in_sql,
+                            "python_s": round(median(python_s), 3),
+                            "python_us_per_record": round(median(python_s) / n * 1e6, 2),
+                            "sql_s": round(median(sql_s), 3),
+                        }
                         print(json.dumps(row), flush=True)
                         results.append(row)
     return {"benchmark": "criteria_eval", "runs": runs, "results": results}

@@ -1,6 +1,6 @@
 """CSV import (`secteur import`) throughput at several sizes.
 
-    python -m bench.csv_import --sizes 10000 100000 1000000 --runs 3
+python -m bench.csv_import --sizes 10000 100000 1000000 --runs 3
 """
 
 from __future__ import annotations
@@ -37,14 +37,19 @@ def run(sizes: list[int], runs: int, backends: list[str]) -> dict[str, Any]:
                 for _ in range(runs):
                     with org(backend) as app:
                         start = time.perf_counter()
-                        report = import_records(app, "Accounts", path, user_email=None,
-                                                partial=False)  # fmt: skip
+                        report = import_records(
+                            app, "Accounts", path, user_email=None, partial=False
+                        )
                         elapsed = time.perf_counter() - start
                         assert report.imported == n and not report.problems
                         rates.append(n / elapsed)
-                row = {"backend": backend, "rows": n, "runs": runs,
-                       "median_records_per_s": round(median(rates)),
-                       "all_runs": [round(r) for r in rates]}  # fmt: skip
+                row = {
+                    "backend": backend,
+                    "rows": n,
+                    "runs": runs,
+                    "median_records_per_s": round(median(rates)),
+                    "all_runs": [round(r) for r in rates],
+                }
                 print(json.dumps(row), flush=True)
                 results.append(row)
     return {"benchmark": "csv_import", "results": results}

@@ -26,8 +26,27 @@ COUNTRIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Netherlands", ("Noord-Holland", "Zuid-Holland", "Utrecht")),
 )
 WEIGHTS = (30, 10, 8, 8, 6, 6, 6, 5, 5, 5, 5, 6)
-WORDS = ("Alpine", "Blue", "Cedar", "Delta", "Ever", "Falcon", "Granite", "Harbor", "Iron", "Lumen",
-         "Meridian", "North", "Orion", "Pioneer", "Quantum", "River", "Summit", "Titan", "Vertex")
+WORDS = (
+    "Alpine",
+    "Blue",
+    "Cedar",
+    "Delta",
+    "Ever",
+    "Falcon",
+    "Granite",
+    "Harbor",
+    "Iron",
+    "Lumen",
+    "Meridian",
+    "North",
+    "Orion",
+    "Pioneer",
+    "Quantum",
+    "River",
+    "Summit",
+    "Titan",
+    "Vertex",
+)
 KINDS = ("Systems", "Logistics", "Foods", "Energy", "Health", "Labs", "Motors", "Media", "Works")
 
 
@@ -74,6 +93,16 @@ def load_accounts(app: Secteur, n: int, *, chunk: int = 10_000, seed: int = 1) -
 
 
 # Columns of the CSV files the import benchmark writes.
-FIELDS_FOR_CSV = ["Account_Name", "Billing_Country", "Billing_State", "Billing_City",
-                  "Billing_Code", "Industry", "Annual_Revenue", "Employees", "Account_Type",
-                  "Rating", "Phone"]  # fmt: skip
+FIELDS_FOR_CSV = [
+    "Account_Name",
+    "Billing_Country",
+    "Billing_State",
+    "Billing_City",
+    "Billing_Code",
+    "Industry",
+    "Annual_Revenue",
+    "Employees",
+    "Account_Type",
+    "Rating",
+    "Phone",
+]

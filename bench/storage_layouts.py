@@ -23,10 +23,31 @@ from bench.common import median, postgres_url, save
 from bench.datagen import accounts
 from secteur.domain.text import fold
 
-FIELDS = ("Account_Name", "Billing_Country", "Billing_State", "Billing_City", "Billing_Code",
-          "Industry", "Annual_Revenue", "Employees", "Account_Type", "Rating", "Phone")  # fmt: skip
-TEXT = ("Account_Name", "Billing_Country", "Billing_State", "Billing_City", "Billing_Code",
-        "Industry", "Account_Type", "Rating", "Phone")  # fmt: skip
+FIELDS = (
+    "Account_Name",
+    "Billing_Country",
+    "Billing_State",
+    "Billing_City",
+    "Billing_Code",
+    "Industry",
+    "Annual_Revenue",
+    "Employees",
+    "Account_Type",
+    "Rating",
+    "Phone",
+)
+SQL_TYPES = {"Annual_Revenue": "DOUBLE PRECISION", "Employees": "BIGINT"}
+TEXT = (
+    "Account_Name",
+    "Billing_Country",
+    "Billing_State",
+    "Billing_City",
+    "Billing_Code",
+    "Industry",
+    "Account_Type",
+    "Rating",
+    "Phone",
+)
 
 
 def _columns_rows(n: int) -> Iterator[tuple[Any, ...]]:
@@ -40,9 +61,13 @@ def _json_rows(n: int) -> Iterator[tuple[Any, ...]]:
         yield (i, json.dumps(doc, ensure_ascii=False))
 
 
-COLUMN_DDL = ("CREATE TABLE acc (id BIGINT PRIMARY KEY, "
-              + ", ".join(f"{f.lower()} {'DOUBLE PRECISION' if f == 'Annual_Revenue' else 'BIGINT' if f == 'Employees' else 'TEXT'}" for f in FIELDS)
-              + ", " + ", ".join(f"{f.lower()}__ci TEXT" for f in TEXT) + ")")  # fmt: skip
+COLUMN_DDL = (
+    "CREATE TABLE acc (id BIGINT PRIMARY KEY, "
+    + ", ".join(f"{f.lower()} {SQL_TYPES.get(f, 'TEXT')}" for f in FIELDS)
+    + ", "
+    + ", ".join(f"{f.lower()}__ci TEXT" for f in TEXT)
+    + ")"
+)
 
 
 @contextmanager
@@ -109,17 +134,23 @@ def _expr(dialect: str, layout: str, field: str, numeric: bool = False) -> str:
 
 
 def _queries(dialect: str, layout: str) -> dict[str, str]:
-    country = _expr(dialect, layout, "billing_country__ci" if layout == "columns" else "Billing_Country__ci")
-    revenue = _expr(dialect, layout, "annual_revenue" if layout == "columns" else "Annual_Revenue", True)
+    country = _expr(
+        dialect, layout, "billing_country__ci" if layout == "columns" else "Billing_Country__ci"
+    )
+    revenue = _expr(
+        dialect, layout, "annual_revenue" if layout == "columns" else "Annual_Revenue", True
+    )
     name = _expr(dialect, layout, "account_name__ci" if layout == "columns" else "Account_Name__ci")
     industry = _expr(dialect, layout, "industry" if layout == "columns" else "Industry")
     position = "instr" if dialect == "sqlite" else "strpos"
+    rows, count, page = "SELECT * FROM acc WHERE", "SELECT count(*) FROM acc WHERE", "LIMIT 201"
+    grouped = "FROM acc GROUP BY 1"
     return {
-        "page of an indexed equality filter": f"SELECT * FROM acc WHERE {country} = 'france' ORDER BY id LIMIT 201",
-        "page of an unindexed range filter": f"SELECT * FROM acc WHERE {revenue} > 50000000 ORDER BY id LIMIT 201",
-        "count of a contains scan": f"SELECT count(*) FROM acc WHERE {position}({name}, 'summit') > 0",
-        "group by over all rows": f"SELECT {industry}, count(*), sum({revenue}) FROM acc GROUP BY 1",
-    }  # fmt: skip
+        "page of an indexed equality filter": f"{rows} {country} = 'france' ORDER BY id {page}",
+        "page of an unindexed range filter": f"{rows} {revenue} > 50000000 ORDER BY id {page}",
+        "count of a contains scan": f"{count} {position}({name}, 'summit') > 0",
+        "group by over all rows": f"SELECT {industry}, count(*), sum({revenue}) {grouped}",
+    }
 
 
 def _time(con: Any, sql: str, runs: int) -> float:
@@ -139,13 +170,22 @@ def run(sizes: list[int], runs: int, backends: list[str]) -> dict[str, Any]:
             for layout in ("columns", "json"):
                 with opener[backend]() as con:
                     load = _load(con, backend, layout, n)
-                    row = {"backend": backend, "layout": layout, "rows": n, "load_s": round(load, 2)}
+                    row = {
+                        "backend": backend,
+                        "layout": layout,
+                        "rows": n,
+                        "load_s": round(load, 2),
+                    }
                     for label, sql in _queries(backend, layout).items():
                         row[label] = round(_time(con, sql, runs) * 1000, 2)
                     print(json.dumps(row), flush=True)
                     results.append(row)
-    return {"benchmark": "storage_layouts", "runs": runs, "unit": "ms (load in s)",
-            "results": results}  # fmt: skip
+    return {
+        "benchmark": "storage_layouts",
+        "runs": runs,
+        "unit": "ms (load in s)",
+        "results": results,
+    }
 
 
 def main() -> None:

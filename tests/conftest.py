@@ -15,7 +15,14 @@ import sqlalchemy as sa
 from secteur.services import auth
 from secteur.services.app import Secteur
 from tests.support import postgres, server
-from tests.support.orgs import ADMIN_EMAIL, ALL_SCOPES, Clock, Templates, make_template, settings_for
+from tests.support.orgs import (
+    ADMIN_EMAIL,
+    ALL_SCOPES,
+    Clock,
+    Templates,
+    make_template,
+    settings_for,
+)
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -54,8 +61,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def org_url(backend: str, request: pytest.FixtureRequest, sqlite_template: Path,
-            tmp_path: Path) -> Iterator[str]:
+def org_url(
+    backend: str, request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
+) -> Iterator[str]:
     """A fresh, initialised org database on the test's backend."""
     templates = Templates(sqlite_template)
     if backend == "postgresql":
@@ -99,9 +107,9 @@ def admin_token(app: Secteur) -> str:
 @pytest.fixture
 def api(base_url: str, admin_token: str) -> Iterator[httpx.Client]:
     """An HTTP client of the live server, signed in as the org's administrator."""
-    with httpx.Client(base_url=base_url,
-                      headers={"Authorization": f"Zoho-oauthtoken {admin_token}"},
-                      timeout=30) as client:  # fmt: skip
+    with httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Zoho-oauthtoken {admin_token}"}, timeout=30
+    ) as client:
         yield client
 
 

@@ -21,8 +21,11 @@ from secteur.config import InsecureSettings, Settings
 from secteur.services.app import Secteur
 from secteur.services.errors import ServiceError
 
-app = typer.Typer(help="Secteur — sales-process engine with a Zoho CRM v8 compatible API.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+app = typer.Typer(
+    help="Secteur — sales-process engine with a Zoho CRM v8 compatible API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 auth_app = typer.Typer(help="OAuth clients, grants and tokens.", no_args_is_help=True)
@@ -85,9 +88,14 @@ def init(
 
     def action() -> None:
         with secteur() as instance:
-            result = init_org(instance, org_name=org, admin_email=admin_email,
-                              admin_password=admin_password, time_zone=time_zone,
-                              currency=currency)  # fmt: skip
+            result = init_org(
+                instance,
+                org_name=org,
+                admin_email=admin_email,
+                admin_password=admin_password,
+                time_zone=time_zone,
+                currency=currency,
+            )
         err.print(f"Initialised org {org!r} (id {result.org_id}); admin {admin_email}")
 
     run(action)
@@ -120,8 +128,12 @@ def serve(
         settings.check_secure()
         with secteur() as instance:
             _require_org(instance)
-        run_server(settings, host=host or settings.host, port=port or settings.port,
-                   with_worker=with_worker)  # fmt: skip
+        run_server(
+            settings,
+            host=host or settings.host,
+            port=port or settings.port,
+            with_worker=with_worker,
+        )
 
     run(action)
 
@@ -130,7 +142,9 @@ def serve(
 def demo(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
-    reset: Annotated[bool, typer.Option("--reset", help="Start again from fresh demo data")] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Start again from fresh demo data")
+    ] = False,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Only create the data")] = False,
 ) -> None:
     """Create a demo org on embedded SQLite (first run) and serve it."""
@@ -146,8 +160,10 @@ def demo(
         err.print(f"\n[bold]Secteur demo[/bold] at {base}  (API docs: {base}/docs)")
         err.print(f"  admin login : {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
         err.print(f"  API token   : {token}")
-        err.print(f"  try         : curl -H 'Authorization: Zoho-oauthtoken {token}' "
-                  f"{base}/crm/v8/Accounts?per_page=3")
+        err.print(
+            f"  try         : curl -H 'Authorization: Zoho-oauthtoken {token}' "
+            f"{base}/crm/v8/Accounts?per_page=3"
+        )
         if not no_serve:
             run_server(settings, host=host, port=port, with_worker=True)
 
@@ -159,7 +175,9 @@ def user_create(
     email: Annotated[str, typer.Option("--email")],
     last_name: Annotated[str, typer.Option("--last-name")],
     first_name: Annotated[str | None, typer.Option("--first-name")] = None,
-    role: Annotated[str | None, typer.Option("--role", help="Role name (default: the top role)")] = None,
+    role: Annotated[
+        str | None, typer.Option("--role", help="Role name (default: the top role)")
+    ] = None,
     profile: Annotated[str, typer.Option("--profile")] = "Standard",
     password: Annotated[str | None, typer.Option("--password")] = None,
 ) -> None:
@@ -169,9 +187,15 @@ def user_create(
     def action() -> None:
         with secteur() as instance:
             _require_org(instance)
-            user_id = create_user_cli(instance, email=email, last_name=last_name,
-                                      first_name=first_name, role=role, profile=profile,
-                                      password=password)  # fmt: skip
+            user_id = create_user_cli(
+                instance,
+                email=email,
+                last_name=last_name,
+                first_name=first_name,
+                role=role,
+                profile=profile,
+                password=password,
+            )
         typer.echo(json.dumps({"id": str(user_id), "email": email}))
 
     run(action)
@@ -196,8 +220,10 @@ def user_set_password(
 
 
 @client_app.command("create")
-def client_create(name: Annotated[str, typer.Option("--name")],
-                  redirect_uri: Annotated[str | None, typer.Option("--redirect-uri")] = None) -> None:
+def client_create(
+    name: Annotated[str, typer.Option("--name")],
+    redirect_uri: Annotated[str | None, typer.Option("--redirect-uri")] = None,
+) -> None:
     """Register an OAuth client; prints JSON with its id and secret (shown only once)."""
     from secteur.services.auth import create_client
 
@@ -206,8 +232,15 @@ def client_create(name: Annotated[str, typer.Option("--name")],
             _require_org(instance)
             with instance.write() as tx:
                 client = create_client(tx, name, redirect_uri)
-        typer.echo(json.dumps({"client_id": client.client_id,
-                               "client_secret": client.client_secret, "name": client.name}))
+        typer.echo(
+            json.dumps(
+                {
+                    "client_id": client.client_id,
+                    "client_secret": client.client_secret,
+                    "name": client.name,
+                }
+            )
+        )
 
     run(action)
 
@@ -226,8 +259,16 @@ def auth_grant(
             _require_org(instance)
             with instance.write() as tx:
                 code = create_grant(tx, client, user, scope)
-        typer.echo(json.dumps({"code": code, "expires_in": int(GRANT_TTL.total_seconds()),
-                               "client_id": client, "user": user}))  # fmt: skip
+        typer.echo(
+            json.dumps(
+                {
+                    "code": code,
+                    "expires_in": int(GRANT_TTL.total_seconds()),
+                    "client_id": client,
+                    "user": user,
+                }
+            )
+        )
 
     run(action)
 
@@ -257,8 +298,12 @@ def auth_token(
 def import_csv(
     module: Annotated[str, typer.Argument(help="Module API name, e.g. Accounts")],
     file: Annotated[Path, typer.Argument(help="CSV file with a header of field API names")],
-    user: Annotated[str | None, typer.Option("--user", help="Acting user e-mail (default: an admin)")] = None,
-    partial: Annotated[bool, typer.Option("--partial", help="Import the good rows even if some are bad")] = False,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Acting user e-mail (default: an admin)")
+    ] = None,
+    partial: Annotated[
+        bool, typer.Option("--partial", help="Import the good rows even if some are bad")
+    ] = False,
 ) -> None:
     """Import records from CSV: all rows or none (unless --partial), with a report per bad row."""
     from secteur.services.csv_io import import_records
@@ -266,14 +311,20 @@ def import_csv(
     def action() -> None:
         with secteur() as instance:
             _require_org(instance)
-            report = import_records(instance, module, file, user_email=user, partial=partial,
-                                    console=err)  # fmt: skip
+            report = import_records(
+                instance, module, file, user_email=user, partial=partial, console=err
+            )
         for problem in report.problems[:200]:
-            err.print(f"row {problem.row}: {problem.field or '-'}: {problem.message}",
-                      markup=False, highlight=False)  # fmt: skip
+            err.print(
+                f"row {problem.row}: {problem.field or '-'}: {problem.message}",
+                markup=False,
+                highlight=False,
+            )
         if report.problems and not partial:
-            fail(f"{len(report.problems)} bad row(s); nothing was imported (use --partial to "
-                 "import the good rows)")
+            fail(
+                f"{len(report.problems)} bad row(s); nothing was imported (use --partial to "
+                "import the good rows)"
+            )
         err.print(f"Imported {report.imported} record(s); {len(report.problems)} rejected")
         if report.problems:
             raise typer.Exit(1)
@@ -284,8 +335,12 @@ def import_csv(
 @app.command("export")
 def export_csv(
     module: Annotated[str, typer.Argument(help="Module API name")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout)")] = None,
-    user: Annotated[str | None, typer.Option("--user", help="Acting user e-mail (default: an admin)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout)")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Acting user e-mail (default: an admin)")
+    ] = None,
 ) -> None:
     """Export the records a user can see as CSV."""
     from secteur.services.csv_io import export_records

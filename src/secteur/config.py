@@ -1,4 +1,7 @@
-"""Settings from the environment and `secteur.toml` in the data directory (core.md, Configuration)."""
+"""Settings from the environment and `secteur.toml` in the data directory (core.md).
+
+See "Configuration" in core.md for the variables and their defaults.
+"""
 
 from __future__ import annotations
 

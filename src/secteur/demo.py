@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,34 +33,156 @@ class Region:
 
 
 REGIONS = (
-    Region("France", "France", ("Île-de-France", "Auvergne-Rhône-Alpes", "Occitanie"),
-           ("Paris", "Lyon", "Toulouse", "Grenoble")),
-    Region("DACH", "Germany", ("Bayern", "Berlin", "Hessen"),
-           ("München", "Berlin", "Frankfurt", "Nürnberg")),
-    Region("UK & Ireland", "United Kingdom", ("England", "Scotland", "Wales"),
-           ("London", "Manchester", "Edinburgh", "Cardiff")),
-    Region("US East", "United States", ("New York", "Massachusetts", "Georgia"),
-           ("New York", "Boston", "Atlanta", "Albany")),
-    Region("US West", "United States", ("California", "Washington", "Oregon"),
-           ("San Francisco", "Seattle", "Portland", "Los Angeles")),
-    Region("Canada", "Canada", ("Ontario", "Quebec", "British Columbia"),
-           ("Toronto", "Montréal", "Vancouver", "Ottawa")),
-)  # fmt: skip
+    Region(
+        "France",
+        "France",
+        ("Île-de-France", "Auvergne-Rhône-Alpes", "Occitanie"),
+        ("Paris", "Lyon", "Toulouse", "Grenoble"),
+    ),
+    Region(
+        "DACH",
+        "Germany",
+        ("Bayern", "Berlin", "Hessen"),
+        ("München", "Berlin", "Frankfurt", "Nürnberg"),
+    ),
+    Region(
+        "UK & Ireland",
+        "United Kingdom",
+        ("England", "Scotland", "Wales"),
+        ("London", "Manchester", "Edinburgh", "Cardiff"),
+    ),
+    Region(
+        "US East",
+        "United States",
+        ("New York", "Massachusetts", "Georgia"),
+        ("New York", "Boston", "Atlanta", "Albany"),
+    ),
+    Region(
+        "US West",
+        "United States",
+        ("California", "Washington", "Oregon"),
+        ("San Francisco", "Seattle", "Portland", "Los Angeles"),
+    ),
+    Region(
+        "Canada",
+        "Canada",
+        ("Ontario", "Quebec", "British Columbia"),
+        ("Toronto", "Montréal", "Vancouver", "Ottawa"),
+    ),
+)
 
-FIRST = ("Amelia", "Bruno", "Chloé", "Daniel", "Elena", "Farid", "Greta", "Hugo", "Inès", "Jonas",
-         "Keiko", "Liam", "Maya", "Noah", "Olivia", "Pierre", "Quinn", "Rosa", "Sven", "Tara",
-         "Ugo", "Vera", "William", "Xenia", "Yann", "Zoé")  # fmt: skip
-LAST = ("Martin", "Schmidt", "Taylor", "Dubois", "Müller", "Johnson", "Leroy", "Fischer", "Brown",
-        "Moreau", "Weber", "Wilson", "Laurent", "Becker", "Clark", "Girard", "Hoffmann", "Lewis",
-        "Bonnet", "Wagner", "Walker", "Fontaine", "Keller", "Young")  # fmt: skip
-NAME_A = ("Alpine", "Blue", "Cedar", "Delta", "Evergreen", "Falcon", "Granite", "Harbor", "Iron",
-          "Juniper", "Keystone", "Lumen", "Meridian", "North", "Orion", "Pioneer", "Quantum",
-          "River", "Summit", "Titan", "Unity", "Vertex", "Westwind", "Zenith")  # fmt: skip
-NAME_B = ("Systems", "Logistics", "Foods", "Energy", "Health", "Labs", "Motors", "Media", "Capital",
-          "Works", "Partners", "Software", "Materials", "Robotics", "Analytics", "Retail")  # fmt: skip
+FIRST = (
+    "Amelia",
+    "Bruno",
+    "Chloé",
+    "Daniel",
+    "Elena",
+    "Farid",
+    "Greta",
+    "Hugo",
+    "Inès",
+    "Jonas",
+    "Keiko",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olivia",
+    "Pierre",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Ugo",
+    "Vera",
+    "William",
+    "Xenia",
+    "Yann",
+    "Zoé",
+)
+LAST = (
+    "Martin",
+    "Schmidt",
+    "Taylor",
+    "Dubois",
+    "Müller",
+    "Johnson",
+    "Leroy",
+    "Fischer",
+    "Brown",
+    "Moreau",
+    "Weber",
+    "Wilson",
+    "Laurent",
+    "Becker",
+    "Clark",
+    "Girard",
+    "Hoffmann",
+    "Lewis",
+    "Bonnet",
+    "Wagner",
+    "Walker",
+    "Fontaine",
+    "Keller",
+    "Young",
+)
+NAME_A = (
+    "Alpine",
+    "Blue",
+    "Cedar",
+    "Delta",
+    "Evergreen",
+    "Falcon",
+    "Granite",
+    "Harbor",
+    "Iron",
+    "Juniper",
+    "Keystone",
+    "Lumen",
+    "Meridian",
+    "North",
+    "Orion",
+    "Pioneer",
+    "Quantum",
+    "River",
+    "Summit",
+    "Titan",
+    "Unity",
+    "Vertex",
+    "Westwind",
+    "Zenith",
+)
+NAME_B = (
+    "Systems",
+    "Logistics",
+    "Foods",
+    "Energy",
+    "Health",
+    "Labs",
+    "Motors",
+    "Media",
+    "Capital",
+    "Works",
+    "Partners",
+    "Software",
+    "Materials",
+    "Robotics",
+    "Analytics",
+    "Retail",
+)
 SUFFIX = ("SA", "GmbH", "Ltd", "Inc.", "SAS", "AG", "LLC", "Corp.")
-TITLES = ("CEO", "CFO", "CTO", "VP Operations", "Head of Procurement", "IT Director",
-          "Purchasing Manager", "Plant Manager", "Operations Lead", "Finance Director")  # fmt: skip
+DEAL_KINDS = ("Renewal", "Expansion", "New line", "Pilot", "Upgrade")
+TITLES = (
+    "CEO",
+    "CFO",
+    "CTO",
+    "VP Operations",
+    "Head of Procurement",
+    "IT Director",
+    "Purchasing Manager",
+    "Plant Manager",
+    "Operations Lead",
+    "Finance Director",
+)
 
 
 def demo_settings(settings: Settings) -> Settings:
@@ -71,8 +193,9 @@ def demo_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"database_url": f"sqlite:///{path}", "demo": True})
 
 
-def prepare_demo(settings: Settings, *, reset: bool = False,
-                 progress: Console | None = None) -> str:  # fmt: skip
+def prepare_demo(
+    settings: Settings, *, reset: bool = False, progress: Console | None = None
+) -> str:
     """Create the demo org if needed; returns a fresh API token for the admin."""
     settings = demo_settings(settings)
     if reset and settings.is_sqlite:
@@ -87,7 +210,8 @@ def prepare_demo(settings: Settings, *, reset: bool = False,
             build_demo(app)
         with app.write() as tx:
             return auth.issue_access_token(
-                tx, DEMO_ADMIN_EMAIL,
+                tx,
+                DEMO_ADMIN_EMAIL,
                 "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.ALL,ZohoCRM.org.ALL",
                 TOKEN_LIFETIME,
             ).access_token
@@ -97,10 +221,17 @@ def prepare_demo(settings: Settings, *, reset: bool = False,
 
 def build_demo(app: Secteur, *, accounts: int = 1200, seed: int = 7) -> None:
     rng = random.Random(seed)
-    init_org(app, org_name=DEMO_ORG, admin_email=DEMO_ADMIN_EMAIL,
-             admin_password=DEMO_ADMIN_PASSWORD, admin_first_name="Ada",
-             admin_last_name="Admin", time_zone="Europe/Paris", currency="EUR",
-             country="France")  # fmt: skip
+    init_org(
+        app,
+        org_name=DEMO_ORG,
+        admin_email=DEMO_ADMIN_EMAIL,
+        admin_password=DEMO_ADMIN_PASSWORD,
+        admin_first_name="Ada",
+        admin_last_name="Admin",
+        time_zone="Europe/Paris",
+        currency="EUR",
+        country="France",
+    )
     reps_by_region = _team(app, rng)
     _records(app, rng, reps_by_region, accounts)
 
@@ -109,8 +240,7 @@ def _team(app: Secteur, rng: random.Random) -> dict[str, list[int]]:
     """~20 users in a four-level role tree: CEO → VPs → regional managers → reps."""
     reps: dict[str, list[int]] = {}
     with app.write() as tx:
-        admin = actor_for(tx.state.directory, next(iter(tx.state.directory.users)),
-                          source="system")  # fmt: skip
+        admin = actor_for(tx.state.directory, next(iter(tx.state.directory.users)), source="system")
         assert admin is not None
         directory = tx.state.directory
         root = directory.roles.root
@@ -119,23 +249,37 @@ def _team(app: Secteur, rng: random.Random) -> dict[str, list[int]]:
         names = iter(rng.sample([(f, ln) for f in FIRST for ln in LAST], 40))
 
         def role(name: str, parent: int, share: bool = False) -> int:
-            return roles.create_role(tx, admin, 0, {"name": name, "reporting_to": {"id": parent},
-                                                   "share_with_peers": share})
+            return roles.create_role(
+                tx,
+                admin,
+                0,
+                {"name": name, "reporting_to": {"id": parent}, "share_with_peers": share},
+            )
 
         def person(role_id: int, manager: int | None = None) -> int:
             first, last = next(names)
-            email = f"{first.lower()}.{last.lower()}@zylker.example".replace("é", "e") \
-                .replace("è", "e").replace("ü", "u").replace("ö", "o")
-            return users.create_user(tx, admin, 0, {
-                "first_name": first, "last_name": last, "email": email,
-                "role": {"id": role_id}, "profile": {"id": standard},
-                **({"Reporting_To": {"id": manager}} if manager else {}),
-            })  # fmt: skip
+            email = _email(first, last, domain="zylker.example")
+            return users.create_user(
+                tx,
+                admin,
+                0,
+                {
+                    "first_name": first,
+                    "last_name": last,
+                    "email": email,
+                    "role": {"id": role_id},
+                    "profile": {"id": standard},
+                    **({"Reporting_To": {"id": manager}} if manager else {}),
+                },
+            )
 
         ops = role("Sales Operations", root.id, share=True)
         person(ops)
         person(ops)
-        for vp_name, regions in (("VP Sales EMEA", REGIONS[:3]), ("VP Sales Americas", REGIONS[3:])):
+        for vp_name, regions in (
+            ("VP Sales EMEA", REGIONS[:3]),
+            ("VP Sales Americas", REGIONS[3:]),
+        ):
             vp_role = role(vp_name, root.id)
             vp = person(vp_role)
             for region in regions:
@@ -144,6 +288,18 @@ def _team(app: Secteur, rng: random.Random) -> dict[str, list[int]]:
                 rep_role = role(f"Sales Rep {region.role}", manager_role, share=True)
                 reps[region.role] = [manager] + [person(rep_role, manager) for _ in range(2)]
     return reps
+
+
+def _phone(rng: random.Random) -> str:
+    return f"+{rng.randint(1, 49)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
+
+
+def _email(*parts: str, domain: str) -> str:
+    """A plausible address from names with accents (ASCII local part)."""
+    local = ".".join(parts).lower()
+    for accented, plain in (("é", "e"), ("è", "e"), ("ü", "u"), ("ö", "o"), ("ç", "c")):
+        local = local.replace(accented, plain)
+    return f"{local}@{domain}"
 
 
 def _company(rng: random.Random, used: set[str]) -> str:
@@ -160,10 +316,10 @@ def _company(rng: random.Random, used: set[str]) -> str:
 
 def _records(app: Secteur, rng: random.Random, reps: dict[str, list[int]], accounts: int) -> None:
     used: set[str] = set()
-    today = date(2026, 11, 28)
+    # Closing dates spread around the day the demo is created, so the pipeline looks current.
+    today = app.clock().date()
     with app.write() as tx:
-        admin = actor_for(tx.state.directory, next(iter(tx.state.directory.users)),
-                          source="system")  # fmt: skip
+        admin = actor_for(tx.state.directory, next(iter(tx.state.directory.users)), source="system")
         assert admin is not None
         state = tx.state
         account_items: list[dict[str, Any]] = []
@@ -171,47 +327,58 @@ def _records(app: Secteur, rng: random.Random, reps: dict[str, list[int]], accou
         for _ in range(accounts):
             region = rng.choice(REGIONS)
             regions.append(region)
-            account_items.append({
-                "Account_Name": _company(rng, used),
-                "Billing_Country": region.country,
-                "Billing_State": rng.choice(region.states),
-                "Billing_City": rng.choice(region.cities),
-                "Industry": rng.choice(INDUSTRIES[:-1]),
-                "Annual_Revenue": float(rng.choice((2, 5, 10, 25, 50, 120, 400)) * 1_000_000
-                                        + rng.randint(0, 999) * 1000),
-                "Employees": rng.choice((12, 45, 80, 150, 400, 1200, 5000)),
-                "Account_Type": rng.choice(("Customer", "Prospect", "Partner", "Reseller")),
-                "Ownership": rng.choice(("Private", "Public", "Subsidiary")),
-                "Rating": rng.choice(("Active", "Acquired", "Active")),
-                "Phone": f"+{rng.randint(1, 49)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
-                "Website": f"https://www.example-{len(account_items)}.com",
-                "Owner": {"id": rng.choice(reps[region.role])},
-            })  # fmt: skip
+            account_items.append(
+                {
+                    "Account_Name": _company(rng, used),
+                    "Billing_Country": region.country,
+                    "Billing_State": rng.choice(region.states),
+                    "Billing_City": rng.choice(region.cities),
+                    "Industry": rng.choice(INDUSTRIES[:-1]),
+                    "Annual_Revenue": float(
+                        rng.choice((2, 5, 10, 25, 50, 120, 400)) * 1_000_000
+                        + rng.randint(0, 999) * 1000
+                    ),
+                    "Employees": rng.choice((12, 45, 80, 150, 400, 1200, 5000)),
+                    "Account_Type": rng.choice(("Customer", "Prospect", "Partner", "Reseller")),
+                    "Ownership": rng.choice(("Private", "Public", "Subsidiary")),
+                    "Rating": rng.choice(("Active", "Acquired", "Active")),
+                    "Phone": _phone(rng),
+                    "Website": f"https://www.example-{len(account_items)}.com",
+                    "Owner": {"id": rng.choice(reps[region.role])},
+                }
+            )
         module = state.module("Accounts")
         assert module is not None
         results = write_records(tx, admin, module, account_items, mode=Mode.INSERT, max_batch=None)
         account_ids = [r.record.id for r in results if r.record]
         owner_of = {r.record.id: r.record.owner_id for r in results if r.record}
 
-        contact_items = []
+        contact_items: list[dict[str, Any]] = []
         contact_account = []
         for account_id, region in zip(account_ids, regions, strict=True):
             for _ in range(rng.randint(1, 3)):
                 first, last = rng.choice(FIRST), rng.choice(LAST)
-                contact_items.append({
-                    "First_Name": first, "Last_Name": last,
-                    "Email": f"{first.lower()}.{last.lower()}.{len(contact_items)}@customer.example"
-                    .replace("é", "e").replace("ü", "u").replace("ö", "o"),
-                    "Title": rng.choice(TITLES), "Account_Name": {"id": account_id},
-                    "Mailing_Country": region.country, "Mailing_City": rng.choice(region.cities),
-                    "Lead_Source": rng.choice(LEAD_SOURCES),
-                    "Owner": {"id": owner_of[account_id]},
-                })  # fmt: skip
+                contact_items.append(
+                    {
+                        "First_Name": first,
+                        "Last_Name": last,
+                        "Email": _email(
+                            first, last, str(len(contact_items)), domain="customer.example"
+                        ),
+                        "Title": rng.choice(TITLES),
+                        "Account_Name": {"id": account_id},
+                        "Mailing_Country": region.country,
+                        "Mailing_City": rng.choice(region.cities),
+                        "Lead_Source": rng.choice(LEAD_SOURCES),
+                        "Owner": {"id": owner_of[account_id]},
+                    }
+                )
                 contact_account.append(account_id)
         contacts = state.module("Contacts")
         assert contacts is not None
-        results = write_records(tx, admin, contacts, contact_items, mode=Mode.INSERT,
-                                max_batch=None)  # fmt: skip
+        results = write_records(
+            tx, admin, contacts, contact_items, mode=Mode.INSERT, max_batch=None
+        )
         contact_ids = [r.record.id for r in results if r.record]
 
         deal_items = []
@@ -222,17 +389,21 @@ def _records(app: Secteur, rng: random.Random, reps: dict[str, list[int]], accou
             account_id = contact_account[pick]
             stage = rng.choices(stages, weights)[0]
             closing = today + timedelta(days=rng.randint(-330, 240))
-            deal_items.append({
-                "Deal_Name": f"{rng.choice(('Renewal', 'Expansion', 'New line', 'Pilot', 'Upgrade'))}"
-                             f" #{index + 1}",
-                "Amount": float(rng.choice((8, 15, 25, 40, 60, 90, 150)) * 1000
-                                + rng.randint(0, 99) * 100),
-                "Stage": stage, "Closing_Date": closing.isoformat(),
-                "Account_Name": {"id": account_id}, "Contact_Name": {"id": contact_ids[pick]},
-                "Type": rng.choice(("New Business", "Existing Business")),
-                "Lead_Source": rng.choice(LEAD_SOURCES),
-                "Owner": {"id": owner_of[account_id]},
-            })  # fmt: skip
+            deal_items.append(
+                {
+                    "Deal_Name": f"{rng.choice(DEAL_KINDS)} #{index + 1}",
+                    "Amount": float(
+                        rng.choice((8, 15, 25, 40, 60, 90, 150)) * 1000 + rng.randint(0, 99) * 100
+                    ),
+                    "Stage": stage,
+                    "Closing_Date": closing.isoformat(),
+                    "Account_Name": {"id": account_id},
+                    "Contact_Name": {"id": contact_ids[pick]},
+                    "Type": rng.choice(("New Business", "Existing Business")),
+                    "Lead_Source": rng.choice(LEAD_SOURCES),
+                    "Owner": {"id": owner_of[account_id]},
+                }
+            )
         deals = state.module("Deals")
         assert deals is not None
         write_records(tx, admin, deals, deal_items, mode=Mode.INSERT, max_batch=None)
@@ -240,15 +411,22 @@ def _records(app: Secteur, rng: random.Random, reps: dict[str, list[int]], accou
         lead_items = []
         for index in range(300):
             region = rng.choice(REGIONS)
-            lead_items.append({
-                "First_Name": rng.choice(FIRST), "Last_Name": rng.choice(LAST),
-                "Company": _company(rng, used), "Country": region.country,
-                "State": rng.choice(region.states), "City": rng.choice(region.cities),
-                "Email": f"lead{index}@prospect.example", "Industry": rng.choice(INDUSTRIES[:-1]),
-                "Lead_Status": rng.choice(LEAD_STATUSES), "Lead_Source": rng.choice(LEAD_SOURCES),
-                "Annual_Revenue": float(rng.randint(1, 200) * 100_000),
-                "Owner": {"id": rng.choice(reps[region.role])},
-            })  # fmt: skip
+            lead_items.append(
+                {
+                    "First_Name": rng.choice(FIRST),
+                    "Last_Name": rng.choice(LAST),
+                    "Company": _company(rng, used),
+                    "Country": region.country,
+                    "State": rng.choice(region.states),
+                    "City": rng.choice(region.cities),
+                    "Email": f"lead{index}@prospect.example",
+                    "Industry": rng.choice(INDUSTRIES[:-1]),
+                    "Lead_Status": rng.choice(LEAD_STATUSES),
+                    "Lead_Source": rng.choice(LEAD_SOURCES),
+                    "Annual_Revenue": float(rng.randint(1, 200) * 100_000),
+                    "Owner": {"id": rng.choice(reps[region.role])},
+                }
+            )
         leads = state.module("Leads")
         assert leads is not None
         write_records(tx, admin, leads, lead_items, mode=Mode.INSERT, max_batch=None)

@@ -27,8 +27,9 @@ BATCH = 50
 
 
 class Worker:
-    def __init__(self, app: Secteur, handlers: Mapping[str, Handler] | None = None,
-                 poll_seconds: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self, app: Secteur, handlers: Mapping[str, Handler] | None = None, poll_seconds: float = 1.0
+    ) -> None:
         self.app = app
         self.handlers = dict(handlers or app.outbox_handlers)
         self.poll_seconds = poll_seconds
@@ -39,17 +40,24 @@ class Worker:
             now = tx.now
             query = (
                 sa.select(outbox.c.id, outbox.c.kind, outbox.c.payload, outbox.c.attempts)
-                .where(outbox.c.delivered_at.is_(None), outbox.c.deliver_after <= now,
-                       outbox.c.attempts < MAX_ATTEMPTS,
-                       sa.or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now))
-                .order_by(outbox.c.id).limit(BATCH)
-            )  # fmt: skip
+                .where(
+                    outbox.c.delivered_at.is_(None),
+                    outbox.c.deliver_after <= now,
+                    outbox.c.attempts < MAX_ATTEMPTS,
+                    sa.or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
+                )
+                .order_by(outbox.c.id)
+                .limit(BATCH)
+            )
             if tx.conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = tx.conn.execute(query).all()
             if rows:
-                tx.conn.execute(outbox.update().where(outbox.c.id.in_([r.id for r in rows]))
-                                .values(locked_until=now + LEASE))  # fmt: skip
+                tx.conn.execute(
+                    outbox.update()
+                    .where(outbox.c.id.in_([r.id for r in rows]))
+                    .values(locked_until=now + LEASE)
+                )
         return [(r.id, r.kind, r.payload, r.attempts) for r in rows]
 
     def deliver_pending(self) -> int:
@@ -76,8 +84,12 @@ class Worker:
                 values: dict[str, Any] = {"delivered_at": tx.now, "locked_until": None}
             else:
                 backoff = timedelta(seconds=min(3600, 5 * 2**attempts))
-                values = {"attempts": attempts + 1, "last_error": error, "locked_until": None,
-                          "deliver_after": tx.now + backoff}  # fmt: skip
+                values = {
+                    "attempts": attempts + 1,
+                    "last_error": error,
+                    "locked_until": None,
+                    "deliver_after": tx.now + backoff,
+                }
             tx.conn.execute(outbox.update().where(outbox.c.id == message_id).values(**values))
 
     def run(self, stop: threading.Event) -> None:

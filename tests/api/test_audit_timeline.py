@@ -18,8 +18,9 @@ from tests.conftest import token_for
 from tests.support.orgs import Clock
 
 
-def events(app: Secteur, entity: str | None = None,
-           entity_id: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def events(
+    app: Secteur, entity: str | None = None, entity_id: str | None = None
+) -> list[dict[str, Any]]:
     query = sa.select(t.audit_events).order_by(t.audit_events.c.id)
     if entity is not None:
         query = query.where(t.audit_events.c.entity == entity)
@@ -65,16 +66,30 @@ def ids_of(api: httpx.Client) -> tuple[str, str, str]:
 
 
 def new_user(api: httpx.Client, email: str, role: str, profile: str) -> str:
-    return created_id(api.post("/crm/v8/users", json={"users": [
-        {"last_name": "Bob", "email": email, "role": {"id": role},
-         "profile": {"id": profile}}]}), "users")  # fmt: skip
+    return created_id(
+        api.post(
+            "/crm/v8/users",
+            json={
+                "users": [
+                    {
+                        "last_name": "Bob",
+                        "email": email,
+                        "role": {"id": role},
+                        "profile": {"id": profile},
+                    }
+                ]
+            },
+        ),
+        "users",
+    )
 
 
 # --- records ------------------------------------------------------------------------------
 
 
-def test_a_record_insert_is_audited_with_its_values(api: httpx.Client, app: Secteur,
-                                                   clock: Clock) -> None:  # fmt: skip
+def test_a_record_insert_is_audited_with_its_values(
+    api: httpx.Client, app: Secteur, clock: Clock
+) -> None:
     with window(clock) as bounds:
         account = created_id(
             api.post(
@@ -90,13 +105,21 @@ def test_a_record_insert_is_audited_with_its_values(api: httpx.Client, app: Sect
     assert event["after"] == {"Account_Name": "Acme", "Employees": 12, "Industry": "Software"}
 
 
-def test_a_record_update_is_audited_with_only_what_changed(api: httpx.Client, app: Secteur,
-                                                           clock: Clock) -> None:  # fmt: skip
-    account = created_id(api.post("/crm/v8/Accounts", json={"data": [
-        {"Account_Name": "Acme", "Phone": "1", "Employees": 12}]}), "data")  # fmt: skip
+def test_a_record_update_is_audited_with_only_what_changed(
+    api: httpx.Client, app: Secteur, clock: Clock
+) -> None:
+    account = created_id(
+        api.post(
+            "/crm/v8/Accounts",
+            json={"data": [{"Account_Name": "Acme", "Phone": "1", "Employees": 12}]},
+        ),
+        "data",
+    )
     with window(clock) as bounds:
-        response = api.put(f"/crm/v8/Accounts/{account}", json={"data": [
-            {"Phone": "2", "Employees": 12, "Billing_City": "Lyon"}]})  # fmt: skip
+        response = api.put(
+            f"/crm/v8/Accounts/{account}",
+            json={"data": [{"Phone": "2", "Employees": 12, "Billing_City": "Lyon"}]},
+        )
     assert response.status_code == 200
     event = one_event(app, "record", account, "update")
     assert_stamped(event, me(api), bounds)
@@ -107,9 +130,22 @@ def test_a_record_update_is_audited_with_only_what_changed(api: httpx.Client, ap
 def test_derived_values_are_audited_with_the_change_that_caused_them(
     api: httpx.Client, app: Secteur
 ) -> None:
-    deal = created_id(api.post("/crm/v8/Deals", json={"data": [
-        {"Deal_Name": "Big", "Stage": "Qualification", "Closing_Date": "2025-06-30",
-         "Amount": 1000}]}), "data")  # fmt: skip
+    deal = created_id(
+        api.post(
+            "/crm/v8/Deals",
+            json={
+                "data": [
+                    {
+                        "Deal_Name": "Big",
+                        "Stage": "Qualification",
+                        "Closing_Date": "2025-06-30",
+                        "Amount": 1000,
+                    }
+                ]
+            },
+        ),
+        "data",
+    )
     api.put(f"/crm/v8/Deals/{deal}", json={"data": [{"Stage": "Closed Won"}]})
     event = one_event(app, "record", deal, "update")
     assert event["before"] == {
@@ -135,10 +171,13 @@ def test_a_change_of_owner_is_audited(api: httpx.Client, app: Secteur) -> None:
     assert (event["before"], event["after"]) == ({"Owner": me(api)}, {"Owner": bob})
 
 
-def test_a_record_delete_is_audited_with_what_was_lost(api: httpx.Client, app: Secteur,
-                                                      clock: Clock) -> None:  # fmt: skip
-    account = created_id(api.post("/crm/v8/Accounts", json={"data": [
-        {"Account_Name": "Acme", "Rating": "Active"}]}), "data")  # fmt: skip
+def test_a_record_delete_is_audited_with_what_was_lost(
+    api: httpx.Client, app: Secteur, clock: Clock
+) -> None:
+    account = created_id(
+        api.post("/crm/v8/Accounts", json={"data": [{"Account_Name": "Acme", "Rating": "Active"}]}),
+        "data",
+    )
     with window(clock) as bounds:
         assert api.delete(f"/crm/v8/Accounts/{account}").status_code == 200
     event = one_event(app, "record", account, "delete")
@@ -152,12 +191,22 @@ def test_a_record_delete_is_audited_with_what_was_lost(api: httpx.Client, app: S
 def test_custom_field_values_are_audited_in_their_json_form(
     api: httpx.Client, app: Secteur
 ) -> None:
-    for definition in ({"field_label": "Renewal", "data_type": "date"},
-                       {"field_label": "Colours", "data_type": "multiselectpicklist",
-                        "pick_list_values": [{"display_value": "Red"},
-                                             {"display_value": "Blue"}]}):  # fmt: skip
-        assert api.post("/crm/v8/settings/fields", params={"module": "Accounts"},
-                        json={"fields": [definition]}).status_code == 201  # fmt: skip
+    for definition in (
+        {"field_label": "Renewal", "data_type": "date"},
+        {
+            "field_label": "Colours",
+            "data_type": "multiselectpicklist",
+            "pick_list_values": [{"display_value": "Red"}, {"display_value": "Blue"}],
+        },
+    ):
+        assert (
+            api.post(
+                "/crm/v8/settings/fields",
+                params={"module": "Accounts"},
+                json={"fields": [definition]},
+            ).status_code
+            == 201
+        )
     account = created_id(
         api.post(
             "/crm/v8/Accounts",
@@ -179,8 +228,9 @@ def test_refused_record_writes_leave_no_audit_event(api: httpx.Client, app: Sect
     etag = api.get(f"/crm/v8/Accounts/{account}").headers["etag"]
     api.put(f"/crm/v8/Accounts/{account}", json={"data": [{"Phone": "1"}]})
     after_update = events(app)
-    stale = api.put(f"/crm/v8/Accounts/{account}", json={"data": [{"Phone": "2"}]},
-                    headers={"If-Match": etag})  # fmt: skip
+    stale = api.put(
+        f"/crm/v8/Accounts/{account}", json={"data": [{"Phone": "2"}]}, headers={"If-Match": etag}
+    )
     bad = api.post("/crm/v8/Accounts", json={"data": [{"Employees": "many"}]})
     assert (stale.status_code, bad.status_code) == (409, 400)
     assert len(after_update) == len(before) + 1
@@ -190,8 +240,10 @@ def test_refused_record_writes_leave_no_audit_event(api: httpx.Client, app: Sect
 def test_a_partly_failing_batch_audits_only_what_was_written(
     api: httpx.Client, app: Secteur
 ) -> None:
-    response = api.post("/crm/v8/Accounts", json={"data": [
-        {"Account_Name": "Good"}, {"Account_Name": "Bad", "Employees": "x"}]})  # fmt: skip
+    response = api.post(
+        "/crm/v8/Accounts",
+        json={"data": [{"Account_Name": "Good"}, {"Account_Name": "Bad", "Employees": "x"}]},
+    )
     assert response.status_code == 207
     good = response.json()["data"][0]["details"]["id"]
     assert [(e["entity_id"], e["action"]) for e in events(app, "record")] == [(int(good), "create")]
@@ -224,10 +276,14 @@ def test_role_changes_are_audited(api: httpx.Client, app: Secteur, clock: Clock)
     root, standard, _ = ids_of(api)
     roles = "/crm/v8/settings/roles"
     with window(clock) as bounds:
-        sales = created_id(api.post(roles, json={"roles": [
-            {"name": "Sales", "reporting_to": {"id": root}}]}), "roles")  # fmt: skip
-        support = created_id(api.post(roles, json={"roles": [
-            {"name": "Support", "reporting_to": {"id": root}}]}), "roles")  # fmt: skip
+        sales = created_id(
+            api.post(roles, json={"roles": [{"name": "Sales", "reporting_to": {"id": root}}]}),
+            "roles",
+        )
+        support = created_id(
+            api.post(roles, json={"roles": [{"name": "Support", "reporting_to": {"id": root}}]}),
+            "roles",
+        )
         api.put(
             f"{roles}/{sales}", json={"roles": [{"name": "Field Sales", "share_with_peers": True}]}
         )
@@ -255,8 +311,18 @@ def test_profile_changes_are_audited(api: httpx.Client, app: Secteur, clock: Clo
             api.post(f"{profiles}/{standard}/actions/clone", json={"profiles": [{"name": "Team"}]}),
             "profiles",
         )
-        api.put(f"{profiles}/{team}", json={"profiles": [{"permissions_details": [
-            {"name": "Crm_Implied_Delete_Accounts", "enabled": False}]}]})  # fmt: skip
+        api.put(
+            f"{profiles}/{team}",
+            json={
+                "profiles": [
+                    {
+                        "permissions_details": [
+                            {"name": "Crm_Implied_Delete_Accounts", "enabled": False}
+                        ]
+                    }
+                ]
+            },
+        )
         bob = new_user(api, "bob@acme.test", root, team)
         api.delete(f"{profiles}/{team}", params={"transfer_to": standard})
     created = one_event(app, "profile", team, "create")
@@ -276,9 +342,22 @@ def test_profile_changes_are_audited(api: httpx.Client, app: Secteur, clock: Clo
 def test_field_changes_are_audited(api: httpx.Client, app: Secteur, clock: Clock) -> None:
     fields = "/crm/v8/settings/fields"
     with window(clock) as bounds:
-        tier = created_id(api.post(fields, params={"module": "Accounts"}, json={"fields": [
-            {"field_label": "Tier", "data_type": "picklist",
-             "pick_list_values": [{"display_value": "Gold"}]}]}), "fields")  # fmt: skip
+        tier = created_id(
+            api.post(
+                fields,
+                params={"module": "Accounts"},
+                json={
+                    "fields": [
+                        {
+                            "field_label": "Tier",
+                            "data_type": "picklist",
+                            "pick_list_values": [{"display_value": "Gold"}],
+                        }
+                    ]
+                },
+            ),
+            "fields",
+        )
         api.put(
             f"{fields}/{tier}",
             params={"module": "Accounts"},
@@ -311,25 +390,35 @@ def test_refused_configuration_changes_leave_no_audit_event(
     before = events(app)
     responses = {
         "user": lambda: api.post("/crm/v8/users", json={"users": [{"email": "x@acme.test"}]}),
-        "role": lambda: api.put(f"/crm/v8/settings/roles/{root}",
-                                json={"roles": [{"name": "CEO2"}]}, headers={"If-Match": '"9"'}),
-        "profile": lambda: api.post(f"/crm/v8/settings/profiles/{standard}/actions/clone",
-                                    json={"profiles": [{"name": "Administrator"}]}),
-        "field": lambda: api.post("/crm/v8/settings/fields", params={"module": "Accounts"},
-                                  json={"fields": [{"field_label": "X", "data_type": "nope"}]}),
-    }  # fmt: skip
+        "role": lambda: api.put(
+            f"/crm/v8/settings/roles/{root}",
+            json={"roles": [{"name": "CEO2"}]},
+            headers={"If-Match": '"9"'},
+        ),
+        "profile": lambda: api.post(
+            f"/crm/v8/settings/profiles/{standard}/actions/clone",
+            json={"profiles": [{"name": "Administrator"}]},
+        ),
+        "field": lambda: api.post(
+            "/crm/v8/settings/fields",
+            params={"module": "Accounts"},
+            json={"fields": [{"field_label": "X", "data_type": "nope"}]},
+        ),
+    }
     assert responses[entity]().status_code in (400, 409)
     assert events(app) == before
 
 
-def test_the_actor_is_whoever_made_the_change(api: httpx.Client, app: Secteur,
-                                              base_url: str) -> None:  # fmt: skip
+def test_the_actor_is_whoever_made_the_change(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     root, standard, _ = ids_of(api)
     bob = new_user(api, "bob@acme.test", root, standard)
     headers = {"Authorization": f"Zoho-oauthtoken {token_for(app, 'bob@acme.test')}"}
     with httpx.Client(base_url=base_url, headers=headers) as client:
-        account = created_id(client.post("/crm/v8/Accounts", json={"data": [
-            {"Account_Name": "Bob's"}]}), "data")  # fmt: skip
+        account = created_id(
+            client.post("/crm/v8/Accounts", json={"data": [{"Account_Name": "Bob's"}]}), "data"
+        )
         client.put(f"/crm/v8/users/{bob}", json={"users": [{"first_name": "B"}]})
     assert one_event(app, "record", account, "create")["actor_id"] == int(bob)
     assert one_event(app, "user", bob, "update")["actor_id"] == int(bob)

@@ -31,10 +31,18 @@ from tests.support.records_api import (
     user_id,
 )
 
-INVALID_TOKEN = {"code": "INVALID_TOKEN", "details": {}, "message": "invalid oauth token",
-                 "status": "error"}  # fmt: skip
-WRITES = [("POST", "/crm/v8/Accounts"), ("PUT", "/crm/v8/Accounts"),
-          ("POST", "/crm/v8/Accounts/upsert"), ("PUT", "/crm/v8/Accounts/{id}")]  # fmt: skip
+INVALID_TOKEN = {
+    "code": "INVALID_TOKEN",
+    "details": {},
+    "message": "invalid oauth token",
+    "status": "error",
+}
+WRITES = [
+    ("POST", "/crm/v8/Accounts"),
+    ("PUT", "/crm/v8/Accounts"),
+    ("POST", "/crm/v8/Accounts/upsert"),
+    ("PUT", "/crm/v8/Accounts/{id}"),
+]
 
 
 @pytest.fixture
@@ -43,20 +51,30 @@ def record_id(api: httpx.Client) -> str:
     return created
 
 
-def _send(api: httpx.Client, method: str, path: str, record_id: str, content: bytes,
-          **headers: str) -> httpx.Response:  # fmt: skip
+def _send(
+    api: httpx.Client, method: str, path: str, record_id: str, content: bytes, **headers: str
+) -> httpx.Response:
     return api.request(method, path.format(id=record_id), content=content, headers=headers)
 
 
 # --- bodies that are not JSON objects -------------------------------------------------------
 
 
-@pytest.mark.parametrize("content", [
-    b'{"data": [', b"nope", b'{"data": [{"Account_Name": "A",}]}', b"{'data': []}",
-    b'{"data": [{"Account_Name": NaN}]}', b'{"data": [{"Account_Name": Infinity}]}',
-    b'{"data": [{"Account_Name": "A"}]} trailing', b"[" * 100_000, b'{"a":' * 50_000,
-    b'{"data": [{"Employees": 1' + b"0" * 5000 + b'}]}',
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"data": [',
+        b"nope",
+        b'{"data": [{"Account_Name": "A",}]}',
+        b"{'data': []}",
+        b'{"data": [{"Account_Name": NaN}]}',
+        b'{"data": [{"Account_Name": Infinity}]}',
+        b'{"data": [{"Account_Name": "A"}]} trailing',
+        b"[" * 100_000,
+        b'{"a":' * 50_000,
+        b'{"data": [{"Employees": 1' + b"0" * 5000 + b"}]}",
+    ],
+)
 def test_malformed_json_is_invalid_data_and_changes_nothing(
     api: httpx.Client, app: Secteur, record_id: str, content: bytes
 ) -> None:
@@ -74,8 +92,9 @@ def test_an_empty_body_is_a_missing_parameter(
 ) -> None:
     before = snapshot(app)
     for method, path in WRITES:
-        assert_zoho_error(_send(api, method, path, record_id, content), 400,
-                          "REQUIRED_PARAM_MISSING")  # fmt: skip
+        assert_zoho_error(
+            _send(api, method, path, record_id, content), 400, "REQUIRED_PARAM_MISSING"
+        )
     assert snapshot(app) == before
 
 
@@ -91,15 +110,18 @@ def test_json_that_is_not_an_object_is_invalid_data(
     assert snapshot(app) == before
 
 
-@pytest.mark.parametrize("content", [
-    b'{"data": [{"Account_Name": "\xff\xfe"}]}',
-    b'\xef\xbb\xbf{"data": [{"Account_Name": "BOM"}]}',
-    b'{"data": [{"Account_Name": "\xed\xa0\x80"}]}',
-    b'{"data": [{"Account_Name": "\\ud800"}]}',
-    b'{"data": [{"\\udfff": "lone surrogate as a key"}]}',
-    "{\"data\": [{\"Account_Name\": \"caf\u00e9\"}]}".encode("latin-1"),
-    "{\"data\": [{\"Account_Name\": \"A\"}]}".encode("utf-16"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"data": [{"Account_Name": "\xff\xfe"}]}',
+        b'\xef\xbb\xbf{"data": [{"Account_Name": "BOM"}]}',
+        b'{"data": [{"Account_Name": "\xed\xa0\x80"}]}',
+        b'{"data": [{"Account_Name": "\\ud800"}]}',
+        b'{"data": [{"\\udfff": "lone surrogate as a key"}]}',
+        '{"data": [{"Account_Name": "caf\u00e9"}]}'.encode("latin-1"),
+        '{"data": [{"Account_Name": "A"}]}'.encode("utf-16"),
+    ],
+)
 def test_bytes_that_are_not_plain_utf8_json_text_are_invalid_data(
     api: httpx.Client, app: Secteur, record_id: str, content: bytes
 ) -> None:
@@ -126,10 +148,13 @@ CUSTOM_FIELDS = [
     {"field_label": "Active", "data_type": "boolean"},
     {"field_label": "Last Seen", "data_type": "datetime"},
     {"field_label": "Score", "data_type": "double"},
-    {"field_label": "Tags", "data_type": "multiselectpicklist",
-     "pick_list_values": [{"display_value": "Hot"}, {"display_value": "Cold"}]},
+    {
+        "field_label": "Tags",
+        "data_type": "multiselectpicklist",
+        "pick_list_values": [{"display_value": "Hot"}, {"display_value": "Cold"}],
+    },
     {"field_label": "Reviewer", "data_type": "userlookup"},
-]  # fmt: skip
+]
 
 # (module, field, expected_data_type, bad values); every module's other mandatory fields are
 # filled in by BASE.
@@ -152,7 +177,7 @@ BAD_VALUES: list[tuple[str, str, list[Any]]] = [
     ("Deals", "Closing_Date", ["2024-02-30", "01/02/2024", 20240101, "2024-1-1", True, ""]),
     ("Deals", "Probability", [101, -1, "certain", True]),
     ("Deals", "Stage", ["Dreaming", 1, None]),
-]  # fmt: skip
+]
 BASE = {
     "Accounts": {"Account_Name": "Base"},
     "Contacts": {"Last_Name": "Base"},
@@ -163,13 +188,15 @@ BASE = {
 @pytest.fixture
 def custom_fields(api: httpx.Client, app: Secteur) -> None:
     make_user(app, "reviewer@acme.test", root_role(app))
-    response = api.post("/crm/v8/settings/fields", params={"module": "Accounts"},
-                        json={"fields": CUSTOM_FIELDS})  # fmt: skip
+    response = api.post(
+        "/crm/v8/settings/fields", params={"module": "Accounts"}, json={"fields": CUSTOM_FIELDS}
+    )
     assert response.status_code == 201, response.text
 
 
-@pytest.mark.parametrize(("module", "field", "values"), BAD_VALUES,
-                         ids=[f"{m}.{f}" for m, f, _ in BAD_VALUES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("module", "field", "values"), BAD_VALUES, ids=[f"{m}.{f}" for m, f, _ in BAD_VALUES]
+)
 def test_a_value_of_the_wrong_type_fails_its_item_naming_the_field(
     api: httpx.Client,
     app: Secteur,
@@ -193,11 +220,20 @@ def test_a_value_of_the_wrong_type_fails_its_item_naming_the_field(
 def test_good_values_for_every_field_type_are_accepted(
     api: httpx.Client, app: Secteur, custom_fields: None
 ) -> None:
-    item = {"Account_Name": "All types", "Website": "example.com", "Phone": "+1 (555) 010-0000",
-            "Employees": "42", "Annual_Revenue": "1234.5", "Industry": "banking",
-            "Description": "d" * 32000, "Active": "true", "Last_Seen": "2024-05-01T10:00:00+02:00",
-            "Score": 0.25, "Tags": ["hot", "Cold", "HOT"],
-            "Reviewer": {"id": str(user_id(app, "reviewer@acme.test"))}}  # fmt: skip
+    item = {
+        "Account_Name": "All types",
+        "Website": "example.com",
+        "Phone": "+1 (555) 010-0000",
+        "Employees": "42",
+        "Annual_Revenue": "1234.5",
+        "Industry": "banking",
+        "Description": "d" * 32000,
+        "Active": "true",
+        "Last_Seen": "2024-05-01T10:00:00+02:00",
+        "Score": 0.25,
+        "Tags": ["hot", "Cold", "HOT"],
+        "Reviewer": {"id": str(user_id(app, "reviewer@acme.test"))},
+    }
     [record_id] = create(api, "Accounts", item)
     record = api.get(f"/crm/v8/Accounts/{record_id}").json()["data"][0]
     assert (record["Employees"], record["Annual_Revenue"], record["Industry"]) == (
@@ -212,8 +248,10 @@ def test_good_values_for_every_field_type_are_accepted(
     assert len(record["Description"]) == 32000
 
 
-@pytest.mark.parametrize("key", ["Nope", "", " Account_Name", "Account Name", "x" * 500,
-                                 "Robert'); DROP TABLE accounts;--"])  # fmt: skip
+@pytest.mark.parametrize(
+    "key",
+    ["Nope", "", " Account_Name", "Account Name", "x" * 500, "Robert'); DROP TABLE accounts;--"],
+)
 def test_an_unknown_field_fails_its_item_naming_the_key(
     api: httpx.Client, app: Secteur, key: str
 ) -> None:
@@ -246,8 +284,10 @@ SMALL_LIMIT = 64 * 1024
 @pytest.fixture
 def small_server(org_url: str, clock: Clock) -> Iterator[tuple[Secteur, httpx.Client]]:
     """A second server on the same org, with a small body limit so the test stays light."""
-    limited = Secteur(Settings(database_url=org_url, secret_key=TEST_SECRET,
-                               max_body_bytes=SMALL_LIMIT), clock=clock)  # fmt: skip
+    limited = Secteur(
+        Settings(database_url=org_url, secret_key=TEST_SECRET, max_body_bytes=SMALL_LIMIT),
+        clock=clock,
+    )
     try:
         with server.running(limited) as url, client(url, token_for(limited)) as api:
             yield limited, api
@@ -328,7 +368,7 @@ BAD_PARAMS = [
     ("/crm/v8/Accounts/deleted", {"type": "'; DROP TABLE deleted_records; --"}),
     ("/crm/v8/Accounts/{id}/Contacts", {"per_page": str(10**9)}),
     ("/crm/v8/Accounts/{id}", {"fields": "Nope"}),
-]  # fmt: skip
+]
 
 
 def test_bad_parameters_are_a_clean_400_and_change_nothing(
@@ -364,8 +404,7 @@ TRICKY = [
 def test_injection_shaped_values_are_stored_and_returned_verbatim(
     api: httpx.Client, app: Secteur
 ) -> None:
-    ids = create(api, "Accounts", *({"Account_Name": text, "Description": text}
-                                    for text in TRICKY))  # fmt: skip
+    ids = create(api, "Accounts", *({"Account_Name": text, "Description": text} for text in TRICKY))
     for record_id, text in zip(ids, TRICKY, strict=True):
         record = api.get(f"/crm/v8/Accounts/{record_id}").json()["data"][0]
         assert (record["Account_Name"], record["Description"]) == (text, text)
@@ -437,11 +476,16 @@ def test_the_largest_64_bit_id_is_a_valid_id_that_does_not_exist(api: httpx.Clie
 
 def test_ids_beyond_64_bits_in_bodies_fail_their_items(api: httpx.Client, app: Secteur) -> None:
     before = snapshot(app)
-    response = api.post("/crm/v8/Contacts", json={"data": [
-        {"Last_Name": "A", "Account_Name": {"id": 2**64}},
-        {"Last_Name": "B", "Account_Name": str(2**63)},
-        {"Last_Name": "C", "Owner": {"id": 2**70}},
-    ]})  # fmt: skip
+    response = api.post(
+        "/crm/v8/Contacts",
+        json={
+            "data": [
+                {"Last_Name": "A", "Account_Name": {"id": 2**64}},
+                {"Last_Name": "B", "Account_Name": str(2**63)},
+                {"Last_Name": "C", "Owner": {"id": 2**70}},
+            ]
+        },
+    )
     assert response.status_code == 400, response.text
     assert [i["code"] for i in response.json()["data"]] == ["INVALID_DATA"] * 3
     assert snapshot(app) == before
@@ -456,11 +500,19 @@ def _refused_without_token(response: httpx.Response) -> None:
     assert response.json() == INVALID_TOKEN
 
 
-@pytest.mark.parametrize("authorization", [
-    None, "", "Zoho-oauthtoken", "Zoho-oauthtoken 1000.forged.token",
-    "Zoho-oauthtoken " + "a" * 5000, "Basic YWRtaW46cGFzc3dvcmQ=", "Bearer",
-    "Zoho-oauthtoken ' OR '1'='1",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Zoho-oauthtoken",
+        "Zoho-oauthtoken 1000.forged.token",
+        "Zoho-oauthtoken " + "a" * 5000,
+        "Basic YWRtaW46cGFzc3dvcmQ=",
+        "Bearer",
+        "Zoho-oauthtoken ' OR '1'='1",
+    ],
+)
 def test_a_missing_or_forged_token_is_401_invalid_token_on_every_record_endpoint(
     base_url: str, app: Secteur, record_id: str, authorization: str | None
 ) -> None:
@@ -482,8 +534,9 @@ def test_a_missing_or_forged_token_is_401_invalid_token_on_every_record_endpoint
             ("DELETE", "/crm/v8/Accounts/{id}", None),
             ("DELETE", "/crm/v8/Accounts?ids={id}", None),
         ]:
-            _refused_without_token(anonymous.request(method, path.format(id=record_id),
-                                                     content=body))  # fmt: skip
+            _refused_without_token(
+                anonymous.request(method, path.format(id=record_id), content=body)
+            )
     assert snapshot(app) == before
 
 
@@ -516,18 +569,26 @@ def test_a_token_of_a_deactivated_user_is_401_invalid_token(app: Secteur, base_u
 
 
 def test_an_unknown_path_is_404_invalid_url_pattern(api: httpx.Client) -> None:
-    for path in ("/crm/v8/Accounts/1/Contacts/extra", "/crm/v9/Accounts", "/nothing", "/crm/v8/",
-                 "/crm/v8/Accounts/1/2/3/4"):  # fmt: skip
+    for path in (
+        "/crm/v8/Accounts/1/Contacts/extra",
+        "/crm/v9/Accounts",
+        "/nothing",
+        "/crm/v8/",
+        "/crm/v8/Accounts/1/2/3/4",
+    ):
         assert_zoho_error(api.get(path), 404, "INVALID_URL_PATTERN")
 
 
 def test_a_wrong_method_is_a_zoho_shaped_error(api: httpx.Client, app: Secteur) -> None:
     before = snapshot(app)
     for method, path in [
-        ("PATCH", "/crm/v8/Accounts"), ("PATCH", "/crm/v8/Accounts/1"),
-        ("POST", "/crm/v8/Accounts/actions/count"), ("DELETE", "/crm/v8/Accounts/search"),
-        ("PUT", "/crm/v8/Accounts/upsert"), ("POST", "/crm/v8/Accounts/1"),
-    ]:  # fmt: skip
+        ("PATCH", "/crm/v8/Accounts"),
+        ("PATCH", "/crm/v8/Accounts/1"),
+        ("POST", "/crm/v8/Accounts/actions/count"),
+        ("DELETE", "/crm/v8/Accounts/search"),
+        ("PUT", "/crm/v8/Accounts/upsert"),
+        ("POST", "/crm/v8/Accounts/1"),
+    ]:
         response = api.request(method, path, json={"data": [{"Account_Name": "A"}]})
         assert response.status_code in (400, 404, 405), (method, path, response.text)
         assert_zoho_error(response, response.status_code, response.json()["code"])
@@ -573,12 +634,18 @@ PARAM_NAMES = [
     "type",
 ]
 ENDPOINTS = [
-    ("GET", "/crm/v8/Accounts"), ("GET", "/crm/v8/Accounts/{id}"),
-    ("GET", "/crm/v8/Accounts/search"), ("GET", "/crm/v8/Accounts/actions/count"),
-    ("GET", "/crm/v8/Accounts/deleted"), ("GET", "/crm/v8/Accounts/{id}/Contacts"),
-    ("POST", "/crm/v8/Accounts"), ("PUT", "/crm/v8/Accounts"), ("PUT", "/crm/v8/Accounts/{id}"),
-    ("POST", "/crm/v8/Accounts/upsert"), ("DELETE", "/crm/v8/Accounts"),
-]  # fmt: skip
+    ("GET", "/crm/v8/Accounts"),
+    ("GET", "/crm/v8/Accounts/{id}"),
+    ("GET", "/crm/v8/Accounts/search"),
+    ("GET", "/crm/v8/Accounts/actions/count"),
+    ("GET", "/crm/v8/Accounts/deleted"),
+    ("GET", "/crm/v8/Accounts/{id}/Contacts"),
+    ("POST", "/crm/v8/Accounts"),
+    ("PUT", "/crm/v8/Accounts"),
+    ("PUT", "/crm/v8/Accounts/{id}"),
+    ("POST", "/crm/v8/Accounts/upsert"),
+    ("DELETE", "/crm/v8/Accounts"),
+]
 
 scalars = (
     st.none()
@@ -588,9 +655,13 @@ scalars = (
     | st.text(max_size=30)
     | st.sampled_from(["Banking", "2024-01-01", "", "1"])
 )
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-                           max_leaves=12)  # fmt: skip
+json_values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 items = st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=5)
 bodies = json_values | st.fixed_dictionaries(
     {"data": st.lists(items | json_values, max_size=4)},
@@ -609,8 +680,13 @@ path_ids = st.sampled_from(["{id}", "1", "0", str(2**64)]) | st.text(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(endpoint=st.sampled_from(ENDPOINTS), body=bodies, query=params, path_id=path_ids,
-       raw=st.booleans())  # fmt: skip
+@given(
+    endpoint=st.sampled_from(ENDPOINTS),
+    body=bodies,
+    query=params,
+    path_id=path_ids,
+    raw=st.booleans(),
+)
 def test_random_requests_never_fail_with_a_500_and_refusals_change_nothing(
     api: httpx.Client,
     app: Secteur,

@@ -19,95 +19,202 @@ FIELDS = "/crm/v8/settings/fields"
 # --- core.md, "Standard modules and fields", written out independently of the code ------------
 
 INDUSTRIES = [
-    "Aerospace", "Agriculture", "Automotive", "Banking", "Chemicals", "Construction",
-    "Consulting", "Education", "Energy", "Financial Services", "Food & Beverage", "Government",
-    "Healthcare", "Hospitality", "Insurance", "Logistics", "Manufacturing", "Media", "Mining",
-    "Non-Profit", "Pharmaceuticals", "Real Estate", "Retail", "Software", "Telecommunications",
-    "Transportation", "Utilities", "Wholesale", "Other",
-]  # fmt: skip
+    "Aerospace",
+    "Agriculture",
+    "Automotive",
+    "Banking",
+    "Chemicals",
+    "Construction",
+    "Consulting",
+    "Education",
+    "Energy",
+    "Financial Services",
+    "Food & Beverage",
+    "Government",
+    "Healthcare",
+    "Hospitality",
+    "Insurance",
+    "Logistics",
+    "Manufacturing",
+    "Media",
+    "Mining",
+    "Non-Profit",
+    "Pharmaceuticals",
+    "Real Estate",
+    "Retail",
+    "Software",
+    "Telecommunications",
+    "Transportation",
+    "Utilities",
+    "Wholesale",
+    "Other",
+]
 LEAD_SOURCES = [
-    "Advertisement", "Cold Call", "Employee Referral", "External Referral", "Partner",
-    "Public Relations", "Trade Show", "Web Download", "Web Research", "Chat",
-]  # fmt: skip
+    "Advertisement",
+    "Cold Call",
+    "Employee Referral",
+    "External Referral",
+    "Partner",
+    "Public Relations",
+    "Trade Show",
+    "Web Download",
+    "Web Research",
+    "Chat",
+]
 STAGES = [
-    ("Qualification", 10, "pipeline"), ("Needs Analysis", 20, "pipeline"),
-    ("Value Proposition", 40, "pipeline"), ("Id. Decision Makers", 60, "pipeline"),
-    ("Perception Analysis", 70, "best_case"), ("Proposal/Price Quote", 75, "best_case"),
-    ("Negotiation/Review", 90, "commit"), ("Closed Won", 100, "closed_won"),
-    ("Closed Lost", 0, "closed_lost"), ("Closed Lost to Competition", 0, "closed_lost"),
-]  # fmt: skip
+    ("Qualification", 10, "pipeline"),
+    ("Needs Analysis", 20, "pipeline"),
+    ("Value Proposition", 40, "pipeline"),
+    ("Id. Decision Makers", 60, "pipeline"),
+    ("Perception Analysis", 70, "best_case"),
+    ("Proposal/Price Quote", 75, "best_case"),
+    ("Negotiation/Review", 90, "commit"),
+    ("Closed Won", 100, "closed_won"),
+    ("Closed Lost", 0, "closed_lost"),
+    ("Closed Lost to Competition", 0, "closed_lost"),
+]
 PICKLISTS: dict[tuple[str, str], list[str]] = {
     ("Accounts", "Industry"): INDUSTRIES,
-    ("Accounts", "Rating"): ["Acquired", "Active", "Market Failed", "Project Cancelled",
-                             "Shut Down"],
-    ("Accounts", "Account_Type"): ["Analyst", "Competitor", "Customer", "Distributor",
-                                   "Integrator", "Investor", "Other", "Partner", "Press",
-                                   "Prospect", "Reseller", "Supplier", "Vendor"],
-    ("Accounts", "Ownership"): ["Private", "Public", "Subsidiary", "Partnership", "Government",
-                                "Other"],
+    ("Accounts", "Rating"): [
+        "Acquired",
+        "Active",
+        "Market Failed",
+        "Project Cancelled",
+        "Shut Down",
+    ],
+    ("Accounts", "Account_Type"): [
+        "Analyst",
+        "Competitor",
+        "Customer",
+        "Distributor",
+        "Integrator",
+        "Investor",
+        "Other",
+        "Partner",
+        "Press",
+        "Prospect",
+        "Reseller",
+        "Supplier",
+        "Vendor",
+    ],
+    ("Accounts", "Ownership"): [
+        "Private",
+        "Public",
+        "Subsidiary",
+        "Partnership",
+        "Government",
+        "Other",
+    ],
     ("Contacts", "Lead_Source"): LEAD_SOURCES,
     ("Deals", "Stage"): [name for name, _, _ in STAGES],
     ("Deals", "Type"): ["New Business", "Existing Business"],
     ("Deals", "Lead_Source"): LEAD_SOURCES,
     ("Leads", "Industry"): INDUSTRIES,
-    ("Leads", "Lead_Status"): ["Attempted to Contact", "Contact in Future", "Contacted",
-                               "Junk Lead", "Lost Lead", "Not Contacted", "Pre-Qualified",
-                               "Not Qualified"],
+    ("Leads", "Lead_Status"): [
+        "Attempted to Contact",
+        "Contact in Future",
+        "Contacted",
+        "Junk Lead",
+        "Lost Lead",
+        "Not Contacted",
+        "Pre-Qualified",
+        "Not Qualified",
+    ],
     ("Leads", "Lead_Source"): LEAD_SOURCES,
-}  # fmt: skip
+}
 
 M = "mandatory"
 # module → api_name → (data_type, "mandatory" or "", lookup module or None)
 STANDARD: dict[str, dict[str, tuple[str, str, str | None]]] = {
     "Accounts": {
-        "Account_Name": ("text", M, None), "Account_Number": ("text", "", None),
-        "Website": ("website", "", None), "Phone": ("phone", "", None),
-        "Billing_Street": ("text", "", None), "Billing_City": ("text", "", None),
-        "Billing_State": ("text", "", None), "Billing_Code": ("text", "", None),
-        "Billing_Country": ("text", "", None), "Industry": ("picklist", "", None),
-        "Annual_Revenue": ("currency", "", None), "Employees": ("integer", "", None),
-        "Rating": ("picklist", "", None), "Account_Type": ("picklist", "", None),
-        "Ownership": ("picklist", "", None), "Parent_Account": ("lookup", "", "Accounts"),
+        "Account_Name": ("text", M, None),
+        "Account_Number": ("text", "", None),
+        "Website": ("website", "", None),
+        "Phone": ("phone", "", None),
+        "Billing_Street": ("text", "", None),
+        "Billing_City": ("text", "", None),
+        "Billing_State": ("text", "", None),
+        "Billing_Code": ("text", "", None),
+        "Billing_Country": ("text", "", None),
+        "Industry": ("picklist", "", None),
+        "Annual_Revenue": ("currency", "", None),
+        "Employees": ("integer", "", None),
+        "Rating": ("picklist", "", None),
+        "Account_Type": ("picklist", "", None),
+        "Ownership": ("picklist", "", None),
+        "Parent_Account": ("lookup", "", "Accounts"),
         "Description": ("textarea", "", None),
     },
     "Contacts": {
-        "First_Name": ("text", "", None), "Last_Name": ("text", M, None),
-        "Email": ("email", "", None), "Phone": ("phone", "", None),
-        "Mobile": ("phone", "", None), "Title": ("text", "", None),
-        "Department": ("text", "", None), "Account_Name": ("lookup", "", "Accounts"),
-        "Mailing_City": ("text", "", None), "Mailing_State": ("text", "", None),
-        "Mailing_Country": ("text", "", None), "Lead_Source": ("picklist", "", None),
+        "First_Name": ("text", "", None),
+        "Last_Name": ("text", M, None),
+        "Email": ("email", "", None),
+        "Phone": ("phone", "", None),
+        "Mobile": ("phone", "", None),
+        "Title": ("text", "", None),
+        "Department": ("text", "", None),
+        "Account_Name": ("lookup", "", "Accounts"),
+        "Mailing_City": ("text", "", None),
+        "Mailing_State": ("text", "", None),
+        "Mailing_Country": ("text", "", None),
+        "Lead_Source": ("picklist", "", None),
     },
     "Deals": {
-        "Deal_Name": ("text", M, None), "Amount": ("currency", "", None),
-        "Stage": ("picklist", M, None), "Probability": ("percent", "", None),
-        "Expected_Revenue": ("currency", "", None), "Closing_Date": ("date", M, None),
-        "Account_Name": ("lookup", "", "Accounts"), "Contact_Name": ("lookup", "", "Contacts"),
-        "Type": ("picklist", "", None), "Lead_Source": ("picklist", "", None),
+        "Deal_Name": ("text", M, None),
+        "Amount": ("currency", "", None),
+        "Stage": ("picklist", M, None),
+        "Probability": ("percent", "", None),
+        "Expected_Revenue": ("currency", "", None),
+        "Closing_Date": ("date", M, None),
+        "Account_Name": ("lookup", "", "Accounts"),
+        "Contact_Name": ("lookup", "", "Contacts"),
+        "Type": ("picklist", "", None),
+        "Lead_Source": ("picklist", "", None),
     },
     "Leads": {
-        "First_Name": ("text", "", None), "Last_Name": ("text", M, None),
-        "Company": ("text", M, None), "Email": ("email", "", None),
-        "Phone": ("phone", "", None), "City": ("text", "", None), "State": ("text", "", None),
-        "Country": ("text", "", None), "Industry": ("picklist", "", None),
-        "Annual_Revenue": ("currency", "", None), "No_of_Employees": ("integer", "", None),
-        "Lead_Status": ("picklist", "", None), "Lead_Source": ("picklist", "", None),
+        "First_Name": ("text", "", None),
+        "Last_Name": ("text", M, None),
+        "Company": ("text", M, None),
+        "Email": ("email", "", None),
+        "Phone": ("phone", "", None),
+        "City": ("text", "", None),
+        "State": ("text", "", None),
+        "Country": ("text", "", None),
+        "Industry": ("picklist", "", None),
+        "Annual_Revenue": ("currency", "", None),
+        "No_of_Employees": ("integer", "", None),
+        "Lead_Status": ("picklist", "", None),
+        "Lead_Source": ("picklist", "", None),
     },
-}  # fmt: skip
+}
 # api-compat.md item 10: the system keys that are fields.
 SYSTEM = {
-    "Owner": ("ownerlookup", "", None), "Created_By": ("ownerlookup", "", None),
-    "Modified_By": ("ownerlookup", "", None), "Created_Time": ("datetime", "", None),
+    "Owner": ("ownerlookup", "", None),
+    "Created_By": ("ownerlookup", "", None),
+    "Modified_By": ("ownerlookup", "", None),
+    "Created_Time": ("datetime", "", None),
     "Modified_Time": ("datetime", "", None),
-}  # fmt: skip
+}
 # Zoho's json_type of each data type (what the SDK reads to (de)serialise values).
 JSON_TYPES = {
-    "text": "string", "textarea": "string", "email": "string", "phone": "string",
-    "website": "string", "integer": "integer", "double": "double", "currency": "double",
-    "percent": "double", "boolean": "boolean", "date": "string", "datetime": "string",
-    "picklist": "string", "multiselectpicklist": "jsonarray", "lookup": "jsonobject",
-    "userlookup": "jsonobject", "ownerlookup": "jsonobject",
-}  # fmt: skip
+    "text": "string",
+    "textarea": "string",
+    "email": "string",
+    "phone": "string",
+    "website": "string",
+    "integer": "integer",
+    "double": "double",
+    "currency": "double",
+    "percent": "double",
+    "boolean": "boolean",
+    "date": "string",
+    "datetime": "string",
+    "picklist": "string",
+    "multiselectpicklist": "jsonarray",
+    "lookup": "jsonobject",
+    "userlookup": "jsonobject",
+    "ownerlookup": "jsonobject",
+}
 
 
 def fields_of(api: httpx.Client, module: str) -> dict[str, dict[str, Any]]:
@@ -159,16 +266,20 @@ def test_the_standard_picklists_hold_the_values_of_core_md(
 
 
 def test_every_picklist_of_core_md_is_listed_above(api: httpx.Client) -> None:
-    listed = {(module, api_name) for module in STANDARD
-              for api_name, f in fields_of(api, module).items()
-              if f["data_type"] == "picklist"}  # fmt: skip
+    listed = {
+        (module, api_name)
+        for module in STANDARD
+        for api_name, f in fields_of(api, module).items()
+        if f["data_type"] == "picklist"
+    }
     assert listed == set(PICKLISTS)
 
 
 def test_deal_stages_carry_their_probability_and_forecast_category(api: httpx.Client) -> None:
     values = field(api, "Deals", "Stage")["pick_list_values"]
-    assert [(v["display_value"], v["probability"], v["forecast_category"]["name"])
-            for v in values] == STAGES  # fmt: skip
+    assert [
+        (v["display_value"], v["probability"], v["forecast_category"]["name"]) for v in values
+    ] == STAGES
 
 
 def test_expected_revenue_is_read_only(api: httpx.Client) -> None:
@@ -234,37 +345,124 @@ GOLD = [{"display_value": v, "actual_value": v} for v in ("Gold", "Silver", "Bro
 COLOURS = [{"display_value": v} for v in ("Red", "Green", "Blue")]
 CASES = [
     Case("text", {}, "alpha", "alpha", "Beta", "Beta", "(F:equals:BETA)", True, "text"),
-    Case("textarea", {}, "line 1\nline 2", "line 1\nline 2", "other notes", "other notes",
-         "(F:contains:NOTES)", ["x"], "textarea"),
-    Case("email", {}, "a@acme.test", "a@acme.test", " b@acme.test", "b@acme.test",
-         "(F:equals:B@Acme.test)", "not-an-email", "email"),
-    Case("phone", {}, "+33 1 11", "+33 1 11", "+44 2 22", "+44 2 22", "(F:starts_with:+44)",
-         "call me", "phone"),
-    Case("website", {}, "https://a.test", "https://a.test", "https://b.test", "https://b.test",
-         "(F:ends_with:b.test)", {"url": "x"}, "website"),
+    Case(
+        "textarea",
+        {},
+        "line 1\nline 2",
+        "line 1\nline 2",
+        "other notes",
+        "other notes",
+        "(F:contains:NOTES)",
+        ["x"],
+        "textarea",
+    ),
+    Case(
+        "email",
+        {},
+        "a@acme.test",
+        "a@acme.test",
+        " b@acme.test",
+        "b@acme.test",
+        "(F:equals:B@Acme.test)",
+        "not-an-email",
+        "email",
+    ),
+    Case(
+        "phone",
+        {},
+        "+33 1 11",
+        "+33 1 11",
+        "+44 2 22",
+        "+44 2 22",
+        "(F:starts_with:+44)",
+        "call me",
+        "phone",
+    ),
+    Case(
+        "website",
+        {},
+        "https://a.test",
+        "https://a.test",
+        "https://b.test",
+        "https://b.test",
+        "(F:ends_with:b.test)",
+        {"url": "x"},
+        "website",
+    ),
     Case("integer", {}, 7, 7, "42", 42, "(F:greater_than:10)", "many", "integer"),
     Case("double", {}, 1.5, 1.5, 2.75, 2.75, "(F:between:2,3)", "x", "double"),
-    Case("currency", {}, 100, 100.0, "2500.5", 2500.5, "(F:greater_equal:2500.5)", "lots",
-         "currency"),
+    Case(
+        "currency", {}, 100, 100.0, "2500.5", 2500.5, "(F:greater_equal:2500.5)", "lots", "currency"
+    ),
     Case("percent", {}, 10, 10.0, 55.5, 55.5, "(F:greater_than:50)", 101, "percent"),
     Case("boolean", {}, True, True, "false", False, "(F:equals:false)", "maybe", "boolean"),
-    Case("date", {}, "2024-02-29", "2024-02-29", "2025-01-15", "2025-01-15",
-         "(F:greater_than:2024-12-31)", "29/02/2024", "date"),
-    Case("datetime", {}, "2024-03-01T10:30:00+01:00", "2024-03-01T10:30:00+01:00",
-         "2024-07-01T08:00:00Z", "2024-07-01T10:00:00+02:00",
-         "(F:greater_than:2024-06-01T00:00:00+00:00)", "soon", "datetime"),
-    Case("picklist", {"pick_list_values": GOLD}, "gold", "Gold", "Silver", "Silver",
-         "(F:equals:silver)", "Platinum", "picklist"),
-    Case("multiselectpicklist", {"pick_list_values": COLOURS}, ["Red", "green"],
-         ["Red", "Green"], ["Blue"], ["Blue"], "(F:include_any:blue)", ["Pink"],
-         "multiselectpicklist"),
-    Case("lookup", {"lookup": {"module": {"api_name": "Contacts"}}}, {"id": "CONTACT1"},
-         {"name": "First", "id": "CONTACT1"}, "CONTACT2", {"name": "Second", "id": "CONTACT2"},
-         "(F:equals:CONTACT2)", {"id": "123456"}, "lookup"),
-    Case("userlookup", {}, {"id": "ADMIN"}, {"name": "Ada Admin", "id": "ADMIN"},
-         {"id": "BOB"}, {"name": "Bob", "id": "BOB"}, "(F:equals:BOB)", {"id": "123456"},
-         "userlookup"),
-]  # fmt: skip
+    Case(
+        "date",
+        {},
+        "2024-02-29",
+        "2024-02-29",
+        "2025-01-15",
+        "2025-01-15",
+        "(F:greater_than:2024-12-31)",
+        "29/02/2024",
+        "date",
+    ),
+    Case(
+        "datetime",
+        {},
+        "2024-03-01T10:30:00+01:00",
+        "2024-03-01T10:30:00+01:00",
+        "2024-07-01T08:00:00Z",
+        "2024-07-01T10:00:00+02:00",
+        "(F:greater_than:2024-06-01T00:00:00+00:00)",
+        "soon",
+        "datetime",
+    ),
+    Case(
+        "picklist",
+        {"pick_list_values": GOLD},
+        "gold",
+        "Gold",
+        "Silver",
+        "Silver",
+        "(F:equals:silver)",
+        "Platinum",
+        "picklist",
+    ),
+    Case(
+        "multiselectpicklist",
+        {"pick_list_values": COLOURS},
+        ["Red", "green"],
+        ["Red", "Green"],
+        ["Blue"],
+        ["Blue"],
+        "(F:include_any:blue)",
+        ["Pink"],
+        "multiselectpicklist",
+    ),
+    Case(
+        "lookup",
+        {"lookup": {"module": {"api_name": "Contacts"}}},
+        {"id": "CONTACT1"},
+        {"name": "First", "id": "CONTACT1"},
+        "CONTACT2",
+        {"name": "Second", "id": "CONTACT2"},
+        "(F:equals:CONTACT2)",
+        {"id": "123456"},
+        "lookup",
+    ),
+    Case(
+        "userlookup",
+        {},
+        {"id": "ADMIN"},
+        {"name": "Ada Admin", "id": "ADMIN"},
+        {"id": "BOB"},
+        {"name": "Bob", "id": "BOB"},
+        "(F:equals:BOB)",
+        {"id": "123456"},
+        "userlookup",
+    ),
+]
 CASE_IDS = [c.data_type for c in CASES]
 
 
@@ -435,8 +633,10 @@ def test_a_bad_value_for_a_custom_field_fails_its_item_with_the_expected_type(
     api: httpx.Client, case: Case
 ) -> None:
     f = create_field(api, "Accounts", custom(case))["api_name"]
-    response = api.post("/crm/v8/Accounts", json={"data": [
-        {"Account_Name": "Good"}, {"Account_Name": "Bad", f: case.bad}]})  # fmt: skip
+    response = api.post(
+        "/crm/v8/Accounts",
+        json={"data": [{"Account_Name": "Good"}, {"Account_Name": "Bad", f: case.bad}]},
+    )
     assert response.status_code == 207
     good, bad = response.json()["data"]
     assert good["status"] == "success"
@@ -453,8 +653,9 @@ def test_a_bad_value_in_an_update_changes_nothing(api: httpx.Client, case: Case)
     ids = Ids(api)
     f = create_field(api, "Accounts", custom(case))["api_name"]
     record = insert_ok(api, "Accounts", {"Account_Name": "Acme", f: ids(case.first)})
-    response = api.put(f"/crm/v8/Accounts/{record}",
-                       json={"data": [{"Account_Name": "Renamed", f: case.bad}]})  # fmt: skip
+    response = api.put(
+        f"/crm/v8/Accounts/{record}", json={"data": [{"Account_Name": "Renamed", f: case.bad}]}
+    )
     assert response.status_code == 400
     assert response.json()["data"][0]["details"]["api_name"] == f
     after = read(api, "Accounts", record)
@@ -468,8 +669,7 @@ def test_custom_fields_of_every_type_live_together_on_one_record(api: httpx.Clie
         names[case.data_type] = create_field(api, "Contacts", custom(case, f"My {case.data_type}"))[
             "api_name"
         ]
-    record = {"Last_Name": "Everything",
-              **{names[c.data_type]: ids(c.first) for c in CASES}}  # fmt: skip
+    record = {"Last_Name": "Everything", **{names[c.data_type]: ids(c.first) for c in CASES}}
     # A contact may look up a contact: itself is not there yet, so point at CONTACT1.
     contact = insert_ok(api, "Contacts", record)
     stored = read(api, "Contacts", contact)
@@ -518,15 +718,17 @@ def test_a_custom_text_field_is_searched_by_word(api: httpx.Client) -> None:
 
 def test_a_mandatory_custom_field_is_required_on_create_only(api: httpx.Client) -> None:
     existing = insert_ok(api, "Accounts", {"Account_Name": "Before"})
-    create_field(api, "Accounts", {"field_label": "Region", "data_type": "text",
-                                   "system_mandatory": True})  # fmt: skip
+    create_field(
+        api, "Accounts", {"field_label": "Region", "data_type": "text", "system_mandatory": True}
+    )
     assert field(api, "Accounts", "Region")["system_mandatory"] is True
     response = insert(api, "Accounts", {"Account_Name": "After"})
     assert response.status_code == 400
     assert response.json()["data"][0]["code"] == "MANDATORY_NOT_FOUND"
     assert response.json()["data"][0]["details"]["api_name"] == "Region"
-    assert api.put(f"/crm/v8/Accounts/{existing}",
-                   json={"data": [{"Phone": "1"}]}).status_code == 200  # fmt: skip
+    assert (
+        api.put(f"/crm/v8/Accounts/{existing}", json={"data": [{"Phone": "1"}]}).status_code == 200
+    )
 
 
 def test_a_user_lookup_to_a_deactivated_user_is_refused(api: httpx.Client) -> None:
@@ -540,11 +742,19 @@ def test_a_user_lookup_to_a_deactivated_user_is_refused(api: httpx.Client) -> No
 
 
 def test_a_lookup_field_adds_a_related_list_to_its_target(api: httpx.Client) -> None:
-    create_field(api, "Leads", {"field_label": "Prospect Of", "data_type": "lookup",
-                                "lookup": {"module": {"api_name": "Accounts"}}})  # fmt: skip
+    create_field(
+        api,
+        "Leads",
+        {
+            "field_label": "Prospect Of",
+            "data_type": "lookup",
+            "lookup": {"module": {"api_name": "Accounts"}},
+        },
+    )
     account = insert_ok(api, "Accounts", {"Account_Name": "Acme"})
-    lead = insert_ok(api, "Leads", {"Last_Name": "L", "Company": "C",
-                                    "Prospect_Of": {"id": account}})  # fmt: skip
+    lead = insert_ok(
+        api, "Leads", {"Last_Name": "L", "Company": "C", "Prospect_Of": {"id": account}}
+    )
     related = api.get("/crm/v8/settings/related_lists", params={"module": "Accounts"}).json()
     assert "Leads" in [r["api_name"] for r in related["related_lists"]]
     children = api.get(f"/crm/v8/Accounts/{account}/Leads")
@@ -555,48 +765,104 @@ def test_a_lookup_field_adds_a_related_list_to_its_target(api: httpx.Client) -> 
 # --- bad definitions ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("definition", "code", "api_name"), [
-    ({"field_label": "X", "data_type": "hologram"}, "INVALID_DATA", "data_type"),
-    ({"field_label": "X", "data_type": "ownerlookup"}, "INVALID_DATA", "data_type"),
-    ({"field_label": "X", "data_type": "territories"}, "INVALID_DATA", "data_type"),
-    ({"field_label": "X", "data_type": 5}, "INVALID_DATA", "data_type"),
-    ({"field_label": "X"}, "MANDATORY_NOT_FOUND", "data_type"),
-    ({"data_type": "text"}, "MANDATORY_NOT_FOUND", "field_label"),
-    ({"field_label": "  ", "data_type": "text"}, "MANDATORY_NOT_FOUND", "field_label"),
-    ({"field_label": "x" * 101, "data_type": "text"}, "INVALID_DATA", "field_label"),
-    ({"field_label": "X", "data_type": "picklist"}, "MANDATORY_NOT_FOUND", "pick_list_values"),
-    ({"field_label": "X", "data_type": "picklist", "pick_list_values": []},
-     "MANDATORY_NOT_FOUND", "pick_list_values"),
-    ({"field_label": "X", "data_type": "multiselectpicklist", "pick_list_values": "A;B"},
-     "MANDATORY_NOT_FOUND", "pick_list_values"),
-    ({"field_label": "X", "data_type": "picklist",
-      "pick_list_values": [{"display_value": "A"}, {"display_value": "a"}]},
-     "DUPLICATE_DATA", None),
-    ({"field_label": "X", "data_type": "picklist", "pick_list_values": [{"display_value": ""}]},
-     "MANDATORY_NOT_FOUND", "display_value"),
-    ({"field_label": "X", "data_type": "picklist", "pick_list_values": ["A"]}, "INVALID_DATA",
-     None),
-    ({"field_label": "X", "data_type": "picklist",
-      "pick_list_values": [{"display_value": "A", "actual_value": " "}]}, "INVALID_DATA",
-     "actual_value"),
-    ({"field_label": "X", "data_type": "picklist",
-      "pick_list_values": [{"display_value": "A", "actual_value": "x" * 121}]}, "INVALID_DATA",
-     None),
-    ({"field_label": "X", "data_type": "lookup"}, "INVALID_DATA", "lookup"),
-    ({"field_label": "X", "data_type": "lookup", "lookup": {"module": {"api_name": "Invoices"}}},
-     "INVALID_DATA", "lookup"),
-    ({"field_label": "X", "data_type": "lookup", "lookup": {"module": "Contacts"}},
-     "INVALID_DATA", "lookup"),
-    ({"field_label": "X", "data_type": "text", "api_name": "1bad"}, "INVALID_DATA", "api_name"),
-    ({"field_label": "X", "data_type": "text", "api_name": "has space"}, "INVALID_DATA",
-     "api_name"),
-    ({"field_label": "X", "data_type": "text", "length": 0}, "INVALID_DATA", "length"),
-    ({"field_label": "X", "data_type": "text", "length": 256}, "INVALID_DATA", "length"),
-    ({"field_label": "X", "data_type": "text", "system_mandatory": "yes"}, "INVALID_DATA",
-     "mandatory"),
-    ({"field_label": "X", "data_type": "double", "decimal_place": 12}, "INVALID_DATA",
-     "decimal_place"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("definition", "code", "api_name"),
+    [
+        ({"field_label": "X", "data_type": "hologram"}, "INVALID_DATA", "data_type"),
+        ({"field_label": "X", "data_type": "ownerlookup"}, "INVALID_DATA", "data_type"),
+        ({"field_label": "X", "data_type": "territories"}, "INVALID_DATA", "data_type"),
+        ({"field_label": "X", "data_type": 5}, "INVALID_DATA", "data_type"),
+        ({"field_label": "X"}, "MANDATORY_NOT_FOUND", "data_type"),
+        ({"data_type": "text"}, "MANDATORY_NOT_FOUND", "field_label"),
+        ({"field_label": "  ", "data_type": "text"}, "MANDATORY_NOT_FOUND", "field_label"),
+        ({"field_label": "x" * 101, "data_type": "text"}, "INVALID_DATA", "field_label"),
+        ({"field_label": "X", "data_type": "picklist"}, "MANDATORY_NOT_FOUND", "pick_list_values"),
+        (
+            {"field_label": "X", "data_type": "picklist", "pick_list_values": []},
+            "MANDATORY_NOT_FOUND",
+            "pick_list_values",
+        ),
+        (
+            {"field_label": "X", "data_type": "multiselectpicklist", "pick_list_values": "A;B"},
+            "MANDATORY_NOT_FOUND",
+            "pick_list_values",
+        ),
+        (
+            {
+                "field_label": "X",
+                "data_type": "picklist",
+                "pick_list_values": [{"display_value": "A"}, {"display_value": "a"}],
+            },
+            "DUPLICATE_DATA",
+            None,
+        ),
+        (
+            {
+                "field_label": "X",
+                "data_type": "picklist",
+                "pick_list_values": [{"display_value": ""}],
+            },
+            "MANDATORY_NOT_FOUND",
+            "display_value",
+        ),
+        (
+            {"field_label": "X", "data_type": "picklist", "pick_list_values": ["A"]},
+            "INVALID_DATA",
+            None,
+        ),
+        (
+            {
+                "field_label": "X",
+                "data_type": "picklist",
+                "pick_list_values": [{"display_value": "A", "actual_value": " "}],
+            },
+            "INVALID_DATA",
+            "actual_value",
+        ),
+        (
+            {
+                "field_label": "X",
+                "data_type": "picklist",
+                "pick_list_values": [{"display_value": "A", "actual_value": "x" * 121}],
+            },
+            "INVALID_DATA",
+            None,
+        ),
+        ({"field_label": "X", "data_type": "lookup"}, "INVALID_DATA", "lookup"),
+        (
+            {
+                "field_label": "X",
+                "data_type": "lookup",
+                "lookup": {"module": {"api_name": "Invoices"}},
+            },
+            "INVALID_DATA",
+            "lookup",
+        ),
+        (
+            {"field_label": "X", "data_type": "lookup", "lookup": {"module": "Contacts"}},
+            "INVALID_DATA",
+            "lookup",
+        ),
+        ({"field_label": "X", "data_type": "text", "api_name": "1bad"}, "INVALID_DATA", "api_name"),
+        (
+            {"field_label": "X", "data_type": "text", "api_name": "has space"},
+            "INVALID_DATA",
+            "api_name",
+        ),
+        ({"field_label": "X", "data_type": "text", "length": 0}, "INVALID_DATA", "length"),
+        ({"field_label": "X", "data_type": "text", "length": 256}, "INVALID_DATA", "length"),
+        (
+            {"field_label": "X", "data_type": "text", "system_mandatory": "yes"},
+            "INVALID_DATA",
+            "mandatory",
+        ),
+        (
+            {"field_label": "X", "data_type": "double", "decimal_place": 12},
+            "INVALID_DATA",
+            "decimal_place",
+        ),
+    ],
+)
 def test_a_bad_field_definition_is_refused_and_nothing_is_created(
     api: httpx.Client, app: Secteur, definition: dict[str, Any], code: str, api_name: str | None
 ) -> None:
@@ -613,13 +879,16 @@ def test_a_bad_field_definition_is_refused_and_nothing_is_created(
     assert columns(app, "accounts") == before_columns
 
 
-@pytest.mark.parametrize("definition", [
-    {"field_label": "Phone", "data_type": "text"},
-    {"field_label": "Something", "api_name": "account_name", "data_type": "text"},
-    {"field_label": "Something", "api_name": "Owner", "data_type": "text"},
-    {"field_label": "Something", "api_name": "id", "data_type": "text"},
-    {"field_label": "Something", "api_name": "Territories", "data_type": "text"},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"field_label": "Phone", "data_type": "text"},
+        {"field_label": "Something", "api_name": "account_name", "data_type": "text"},
+        {"field_label": "Something", "api_name": "Owner", "data_type": "text"},
+        {"field_label": "Something", "api_name": "id", "data_type": "text"},
+        {"field_label": "Something", "api_name": "Territories", "data_type": "text"},
+    ],
+)
 def test_a_field_whose_api_name_is_taken_is_duplicate_data(
     api: httpx.Client, app: Secteur, definition: dict[str, Any]
 ) -> None:
@@ -642,13 +911,20 @@ def test_a_custom_field_cannot_be_created_twice(api: httpx.Client, app: Secteur)
     assert fields_of(api, "Accounts") == before
 
 
-def test_a_batch_of_fields_keeps_the_good_and_refuses_the_bad(api: httpx.Client,
-                                                              app: Secteur) -> None:  # fmt: skip
-    response = api.post(FIELDS, params={"module": "Leads"}, json={"fields": [
-        {"field_label": "Score", "data_type": "integer"},
-        {"field_label": "Broken", "data_type": "nothing"},
-        {"field_label": "Score", "data_type": "text"},
-    ]})  # fmt: skip
+def test_a_batch_of_fields_keeps_the_good_and_refuses_the_bad(
+    api: httpx.Client, app: Secteur
+) -> None:
+    response = api.post(
+        FIELDS,
+        params={"module": "Leads"},
+        json={
+            "fields": [
+                {"field_label": "Score", "data_type": "integer"},
+                {"field_label": "Broken", "data_type": "nothing"},
+                {"field_label": "Score", "data_type": "text"},
+            ]
+        },
+    )
     assert response.status_code == 207
     assert [r["code"] for r in response.json()["fields"]] == [
         "SUCCESS",
@@ -661,14 +937,16 @@ def test_a_batch_of_fields_keeps_the_good_and_refuses_the_bad(api: httpx.Client,
 
 
 def test_the_api_name_derives_from_the_label(api: httpx.Client) -> None:
-    created = create_field(api, "Accounts", {"field_label": "Net Promoter  Score (NPS)",
-                                             "data_type": "integer"})  # fmt: skip
+    created = create_field(
+        api, "Accounts", {"field_label": "Net Promoter  Score (NPS)", "data_type": "integer"}
+    )
     assert created["api_name"] == "Net_Promoter_Score_NPS"
 
 
 def test_an_explicit_api_name_is_kept(api: httpx.Client) -> None:
-    created = create_field(api, "Accounts", {"field_label": "Score", "api_name": "NPS_Score",
-                                             "data_type": "integer"})  # fmt: skip
+    created = create_field(
+        api, "Accounts", {"field_label": "Score", "api_name": "NPS_Score", "data_type": "integer"}
+    )
     assert (created["api_name"], created["field_label"]) == ("NPS_Score", "Score")
 
 
@@ -682,13 +960,17 @@ def test_fields_cannot_be_created_in_an_unknown_module(api: httpx.Client) -> Non
     assert response.json()["code"] == "INVALID_MODULE"
 
 
-def test_a_standard_user_cannot_create_fields(api: httpx.Client, app: Secteur,
-                                              base_url: str) -> None:  # fmt: skip
+def test_a_standard_user_cannot_create_fields(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     Ids(api)  # creates bob
     token = token_for(app, "bob@acme.test")
-    response = httpx.post(f"{base_url}{FIELDS}", params={"module": "Accounts"},
-                          json={"fields": [{"field_label": "X", "data_type": "text"}]},
-                          headers={"Authorization": f"Zoho-oauthtoken {token}"})  # fmt: skip
+    response = httpx.post(
+        f"{base_url}{FIELDS}",
+        params={"module": "Accounts"},
+        json={"fields": [{"field_label": "X", "data_type": "text"}]},
+        headers={"Authorization": f"Zoho-oauthtoken {token}"},
+    )
     assert response.status_code == 403
     assert response.json()["code"] == "NO_PERMISSION"
     assert "X" not in fields_of(api, "Accounts")
@@ -714,10 +996,21 @@ def test_a_fields_read_scope_can_read_fields_but_not_create_them(
 # --- editing ------------------------------------------------------------------------------
 
 
-def edit(api: httpx.Client, module: str, field_id: str, item: dict[str, Any],
-         method: str = "PUT", **headers: str) -> httpx.Response:  # fmt: skip
-    return api.request(method, f"{FIELDS}/{field_id}", params={"module": module},
-                       json={"fields": [item]}, headers=headers)  # fmt: skip
+def edit(
+    api: httpx.Client,
+    module: str,
+    field_id: str,
+    item: dict[str, Any],
+    method: str = "PUT",
+    **headers: str,
+) -> httpx.Response:
+    return api.request(
+        method,
+        f"{FIELDS}/{field_id}",
+        params={"module": module},
+        json={"fields": [item]},
+        headers=headers,
+    )
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
@@ -733,12 +1026,19 @@ def test_a_label_is_edited_and_the_api_name_stays(api: httpx.Client, method: str
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 def test_fields_are_edited_in_bulk_by_id(api: httpx.Client, method: str) -> None:
     phone, website = field(api, "Accounts", "Phone"), field(api, "Accounts", "Website")
-    response = api.request(method, FIELDS, params={"module": "Accounts"}, json={"fields": [
-        {"id": phone["id"], "field_label": "Switchboard"},
-        {"id": website["id"], "field_label": "Home Page"},
-        {"field_label": "No id"},
-        {"id": "424242", "field_label": "Unknown"},
-    ]})  # fmt: skip
+    response = api.request(
+        method,
+        FIELDS,
+        params={"module": "Accounts"},
+        json={
+            "fields": [
+                {"id": phone["id"], "field_label": "Switchboard"},
+                {"id": website["id"], "field_label": "Home Page"},
+                {"field_label": "No id"},
+                {"id": "424242", "field_label": "Unknown"},
+            ]
+        },
+    )
     assert response.status_code == 207
     assert [r["code"] for r in response.json()["fields"]] == [
         "SUCCESS",
@@ -757,18 +1057,24 @@ def test_a_standard_field_label_can_be_edited(api: httpx.Client) -> None:
 
 
 def test_picklist_values_are_added_renamed_and_reordered(api: httpx.Client) -> None:
-    created = create_field(api, "Accounts", {"field_label": "Tier", "data_type": "picklist",
-                                             "pick_list_values": GOLD})  # fmt: skip
+    created = create_field(
+        api, "Accounts", {"field_label": "Tier", "data_type": "picklist", "pick_list_values": GOLD}
+    )
     gold, silver, bronze = created["pick_list_values"]
-    values = [{"id": bronze["id"], "display_value": "Bronze"},
-              {"id": gold["id"], "display_value": "Gold Plus", "actual_value": "Gold"},
-              {"id": silver["id"], "display_value": "Silver"},
-              {"display_value": "Platinum"}]  # fmt: skip
+    values = [
+        {"id": bronze["id"], "display_value": "Bronze"},
+        {"id": gold["id"], "display_value": "Gold Plus", "actual_value": "Gold"},
+        {"id": silver["id"], "display_value": "Silver"},
+        {"display_value": "Platinum"},
+    ]
     assert edit(api, "Accounts", created["id"], {"pick_list_values": values}).status_code == 200
     after = field(api, "Accounts", "Tier")["pick_list_values"]
     assert [(v["display_value"], v["actual_value"], v["sequence_number"]) for v in after] == [
-        ("Bronze", "Bronze", 1), ("Gold Plus", "Gold", 2), ("Silver", "Silver", 3),
-        ("Platinum", "Platinum", 4)]  # fmt: skip
+        ("Bronze", "Bronze", 1),
+        ("Gold Plus", "Gold", 2),
+        ("Silver", "Silver", 3),
+        ("Platinum", "Platinum", 4),
+    ]
     assert [v["id"] for v in after[:3]] == [bronze["id"], gold["id"], silver["id"]]
     assert len({v["id"] for v in after}) == 4
     record = insert_ok(api, "Accounts", {"Account_Name": "A", "Tier": "platinum"})
@@ -776,8 +1082,9 @@ def test_picklist_values_are_added_renamed_and_reordered(api: httpx.Client) -> N
 
 
 def test_a_removed_picklist_value_is_refused_on_new_records(api: httpx.Client) -> None:
-    created = create_field(api, "Accounts", {"field_label": "Tier", "data_type": "picklist",
-                                             "pick_list_values": GOLD})  # fmt: skip
+    created = create_field(
+        api, "Accounts", {"field_label": "Tier", "data_type": "picklist", "pick_list_values": GOLD}
+    )
     assert edit(api, "Accounts", created["id"], {"pick_list_values": GOLD[:2]}).status_code == 200
     response = insert(api, "Accounts", {"Account_Name": "A", "Tier": "Bronze"})
     assert response.status_code == 400
@@ -790,8 +1097,9 @@ def test_a_removed_picklist_value_is_refused_on_new_records(api: httpx.Client) -
 def test_removing_a_picklist_value_still_used_by_a_record_is_refused(
     api: httpx.Client, data_type: str, value: Any
 ) -> None:
-    created = create_field(api, "Accounts", {"field_label": "Tier", "data_type": data_type,
-                                             "pick_list_values": GOLD})  # fmt: skip
+    created = create_field(
+        api, "Accounts", {"field_label": "Tier", "data_type": data_type, "pick_list_values": GOLD}
+    )
     insert_ok(api, "Accounts", {"Account_Name": "A", "Tier": value})
     response = edit(
         api, "Accounts", created["id"], {"field_label": "Level", "pick_list_values": GOLD[:2]}
@@ -809,9 +1117,11 @@ def test_a_value_used_only_by_another_multiselect_item_does_not_block_removal(
     api: httpx.Client,
 ) -> None:
     values = [{"display_value": v} for v in ("Red", "Red Wine", "Blue")]
-    created = create_field(api, "Accounts", {"field_label": "Colours",
-                                             "data_type": "multiselectpicklist",
-                                             "pick_list_values": values})  # fmt: skip
+    created = create_field(
+        api,
+        "Accounts",
+        {"field_label": "Colours", "data_type": "multiselectpicklist", "pick_list_values": values},
+    )
     insert_ok(api, "Accounts", {"Account_Name": "A", "Colours": ["Red Wine"]})
     response = edit(api, "Accounts", created["id"], {"pick_list_values": values[1:]})
     assert response.status_code == 200, response.text
@@ -878,21 +1188,27 @@ def test_a_stale_if_match_is_refused_with_409_and_changes_nothing(api: httpx.Cli
     created = create_field(api, "Accounts", {"field_label": "Score", "data_type": "integer"})
     url = f"{FIELDS}/{created['id']}"
     etag = api.get(url, params={"module": "Accounts"}).headers["etag"]
-    assert edit(api, "Accounts", created["id"], {"field_label": "One"},
-                **{"If-Match": etag}).status_code == 200  # fmt: skip
+    assert (
+        edit(
+            api, "Accounts", created["id"], {"field_label": "One"}, **{"If-Match": etag}
+        ).status_code
+        == 200
+    )
     stale = edit(api, "Accounts", created["id"], {"field_label": "Two"}, **{"If-Match": etag})
     assert stale.status_code == 409
     assert stale.json()["code"] == "CONFLICT"
     assert field(api, "Accounts", "Score")["field_label"] == "One"
 
 
-def test_a_standard_user_cannot_edit_fields(api: httpx.Client, app: Secteur,
-                                            base_url: str) -> None:  # fmt: skip
+def test_a_standard_user_cannot_edit_fields(api: httpx.Client, app: Secteur, base_url: str) -> None:
     Ids(api)
     industry = field(api, "Accounts", "Industry")
     token = token_for(app, "bob@acme.test")
-    response = httpx.put(f"{base_url}{FIELDS}/{industry['id']}", params={"module": "Accounts"},
-                         json={"fields": [{"field_label": "Sector"}]},
-                         headers={"Authorization": f"Zoho-oauthtoken {token}"})  # fmt: skip
+    response = httpx.put(
+        f"{base_url}{FIELDS}/{industry['id']}",
+        params={"module": "Accounts"},
+        json={"fields": [{"field_label": "Sector"}]},
+        headers={"Authorization": f"Zoho-oauthtoken {token}"},
+    )
     assert response.status_code == 403
     assert field(api, "Accounts", "Industry")["field_label"] == "Industry"

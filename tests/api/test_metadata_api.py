@@ -19,8 +19,9 @@ SYSTEM_FIELDS = {"Owner", "Created_By", "Modified_By", "Created_Time", "Modified
 
 
 def client(base_url: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url, headers={"Authorization": f"Zoho-oauthtoken {token}"},
-                        timeout=30)  # fmt: skip
+    return httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Zoho-oauthtoken {token}"}, timeout=30
+    )
 
 
 def insert(api: httpx.Client, module: str, record: dict[str, Any]) -> str:
@@ -49,14 +50,25 @@ def test_the_org_has_the_keys_the_sdk_reads(api: httpx.Client) -> None:
     assert org["primary_user"] == {"id": me["id"], "name": "Ada Admin", "email": ADMIN_EMAIL}
 
 
-def test_the_primary_user_is_an_active_administrator(api: httpx.Client, app: Secteur,
-                                                      base_url: str) -> None:  # fmt: skip
+def test_the_primary_user_is_an_active_administrator(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     profiles = api.get("/crm/v8/settings/profiles").json()["profiles"]
     admin_profile = next(p["id"] for p in profiles if p["name"] == "Administrator")
     roles = api.get("/crm/v8/settings/roles").json()["roles"]
-    created = api.post("/crm/v8/users", json={"users": [{
-        "last_name": "Second", "email": "second@acme.test", "role": {"id": roles[0]["id"]},
-        "profile": {"id": admin_profile}}]})  # fmt: skip
+    created = api.post(
+        "/crm/v8/users",
+        json={
+            "users": [
+                {
+                    "last_name": "Second",
+                    "email": "second@acme.test",
+                    "role": {"id": roles[0]["id"]},
+                    "profile": {"id": admin_profile},
+                }
+            ]
+        },
+    )
     second = created.json()["users"][0]["details"]["id"]
     me = api.get("/crm/v8/users", params={"type": "CurrentUser"}).json()["users"][0]["id"]
     assert api.get("/crm/v8/org").json()["org"][0]["primary_zuid"] == me
@@ -101,20 +113,43 @@ def test_the_standard_modules_are_listed_in_menu_order_for_the_sdk(api: httpx.Cl
     assert len({m["id"] for m in modules}) == 4
 
 
-def test_a_module_shows_the_callers_own_permissions(api: httpx.Client, app: Secteur,
-                                                   base_url: str) -> None:  # fmt: skip
+def test_a_module_shows_the_callers_own_permissions(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     profiles = api.get("/crm/v8/settings/profiles").json()["profiles"]
     standard = next(p["id"] for p in profiles if p["name"] == "Standard")
-    clone = api.post(f"/crm/v8/settings/profiles/{standard}/actions/clone",
-                     json={"profiles": [{"name": "Readers"}]}).json()  # fmt: skip
+    clone = api.post(
+        f"/crm/v8/settings/profiles/{standard}/actions/clone",
+        json={"profiles": [{"name": "Readers"}]},
+    ).json()
     readers = clone["profiles"][0]["details"]["id"]
-    api.put(f"/crm/v8/settings/profiles/{readers}", json={"profiles": [{"permissions_details": [
-        {"name": "Crm_Implied_Delete_Deals", "enabled": False},
-        {"name": "Crm_Implied_Create_Deals", "enabled": False}]}]})  # fmt: skip
+    api.put(
+        f"/crm/v8/settings/profiles/{readers}",
+        json={
+            "profiles": [
+                {
+                    "permissions_details": [
+                        {"name": "Crm_Implied_Delete_Deals", "enabled": False},
+                        {"name": "Crm_Implied_Create_Deals", "enabled": False},
+                    ]
+                }
+            ]
+        },
+    )
     roles = api.get("/crm/v8/settings/roles").json()["roles"]
-    api.post("/crm/v8/users", json={"users": [{"last_name": "R", "email": "r@acme.test",
-                                               "role": {"id": roles[0]["id"]},
-                                               "profile": {"id": readers}}]})  # fmt: skip
+    api.post(
+        "/crm/v8/users",
+        json={
+            "users": [
+                {
+                    "last_name": "R",
+                    "email": "r@acme.test",
+                    "role": {"id": roles[0]["id"]},
+                    "profile": {"id": readers},
+                }
+            ]
+        },
+    )
     with client(base_url, token_for(app, "r@acme.test")) as reader:
         deals = next(m for m in reader.get(MODULES).json()["modules"] if m["api_name"] == "Deals")
     assert (deals["viewable"], deals["editable"], deals["creatable"], deals["deletable"]) == (

@@ -34,8 +34,10 @@ def permissions(api: httpx.Client, pid: str) -> dict[str, bool]:
 
 
 def clone(api: httpx.Client, source: str, name: str, **extra: Any) -> str:
-    response = api.post(f"{PROFILES}/{profile_id(api, source)}/actions/clone",
-                        json={"profiles": [{"name": name, **extra}]})  # fmt: skip
+    response = api.post(
+        f"{PROFILES}/{profile_id(api, source)}/actions/clone",
+        json={"profiles": [{"name": name, **extra}]},
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["profiles"][0]["details"]["id"])
 
@@ -53,16 +55,27 @@ def set_permissions(api: httpx.Client, pid: str, **enabled: bool) -> httpx.Respo
 def user_with_profile(api: httpx.Client, app: Secteur, email: str, pid: str) -> str:
     """Create a user of profile `pid` (at the top of the hierarchy) and return a token for them."""
     roles = api.get("/crm/v8/settings/roles").json()["roles"]
-    response = api.post(USERS, json={"users": [{"last_name": "X", "email": email,
-                                                "role": {"id": roles[0]["id"]},
-                                                "profile": {"id": pid}}]})  # fmt: skip
+    response = api.post(
+        USERS,
+        json={
+            "users": [
+                {
+                    "last_name": "X",
+                    "email": email,
+                    "role": {"id": roles[0]["id"]},
+                    "profile": {"id": pid},
+                }
+            ]
+        },
+    )
     assert response.status_code == 201, response.text
     return token_for(app, email)
 
 
 def client(base_url: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url, headers={"Authorization": f"Zoho-oauthtoken {token}"},
-                        timeout=30)  # fmt: skip
+    return httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Zoho-oauthtoken {token}"}, timeout=30
+    )
 
 
 def names(api: httpx.Client) -> list[str]:
@@ -124,15 +137,22 @@ def test_a_clone_is_a_custom_profile_with_the_source_permissions(api: httpx.Clie
     assert names(api) == ["Administrator", "Standard", "Sales Team"]
 
 
-@pytest.mark.parametrize(("item", "code"), [({}, "MANDATORY_NOT_FOUND"),
-                                            ({"name": " "}, "MANDATORY_NOT_FOUND"),
-                                            ({"name": 7}, "MANDATORY_NOT_FOUND"),
-                                            ({"name": "x" * 51}, "INVALID_DATA"),
-                                            ({"name": "standard"}, "DUPLICATE_DATA")])  # fmt: skip
-def test_a_bad_clone_is_refused_and_creates_nothing(api: httpx.Client, item: dict[str, Any],
-                                                    code: str) -> None:  # fmt: skip
-    response = api.post(f"{PROFILES}/{profile_id(api, 'Standard')}/actions/clone",
-                        json={"profiles": [item]})  # fmt: skip
+@pytest.mark.parametrize(
+    ("item", "code"),
+    [
+        ({}, "MANDATORY_NOT_FOUND"),
+        ({"name": " "}, "MANDATORY_NOT_FOUND"),
+        ({"name": 7}, "MANDATORY_NOT_FOUND"),
+        ({"name": "x" * 51}, "INVALID_DATA"),
+        ({"name": "standard"}, "DUPLICATE_DATA"),
+    ],
+)
+def test_a_bad_clone_is_refused_and_creates_nothing(
+    api: httpx.Client, item: dict[str, Any], code: str
+) -> None:
+    response = api.post(
+        f"{PROFILES}/{profile_id(api, 'Standard')}/actions/clone", json={"profiles": [item]}
+    )
     assert response.status_code == 400
     [result] = response.json()["profiles"]
     assert result["code"] == code and result["details"]["api_name"] == "name"
@@ -167,8 +187,9 @@ def test_a_clone_of_the_administrator_profile_can_have_its_permissions_changed(
 def test_permissions_are_updated_partially(api: httpx.Client) -> None:
     pid = clone(api, "Standard", "Sales Team")
     before = permissions(api, pid)
-    response = set_permissions(api, pid, Crm_Implied_Delete_Accounts=False, export=False,
-                               manage_roles=True)  # fmt: skip
+    response = set_permissions(
+        api, pid, Crm_Implied_Delete_Accounts=False, export=False, manage_roles=True
+    )
     assert response.status_code == 200
     assert response.json()["profiles"][0]["code"] == "SUCCESS"
     after = permissions(api, pid)
@@ -180,8 +201,9 @@ def test_permissions_are_updated_partially(api: httpx.Client) -> None:
 
 def test_a_permission_can_be_named_by_its_id(api: httpx.Client) -> None:
     pid = clone(api, "Standard", "Sales Team")
-    response = update(api, pid, {"permissions_details": [{"id": "Crm_Implied_Edit_Deals",
-                                                          "enabled": False}]})  # fmt: skip
+    response = update(
+        api, pid, {"permissions_details": [{"id": "Crm_Implied_Edit_Deals", "enabled": False}]}
+    )
     assert response.status_code == 200
     assert permissions(api, pid)["Crm_Implied_Edit_Deals"] is False
 
@@ -206,8 +228,9 @@ def test_removing_delete_on_accounts_makes_deletes_no_permission(
     assert edited.status_code == 200
 
 
-def test_removing_view_on_a_module_hides_its_records(api: httpx.Client, app: Secteur,
-                                                     base_url: str) -> None:  # fmt: skip
+def test_removing_view_on_a_module_hides_its_records(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     pid = clone(api, "Standard", "No Deals")
     assert set_permissions(api, pid, Crm_Implied_View_Deals=False).status_code == 200
     with client(base_url, user_with_profile(api, app, "bob@acme.test", pid)) as bob:
@@ -218,8 +241,9 @@ def test_removing_view_on_a_module_hides_its_records(api: httpx.Client, app: Sec
     assert accounts.status_code == 204
 
 
-def test_granting_manage_roles_lets_a_standard_user_create_roles(api: httpx.Client, app: Secteur,
-                                                                base_url: str) -> None:  # fmt: skip
+def test_granting_manage_roles_lets_a_standard_user_create_roles(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     pid = clone(api, "Standard", "Role Keepers")
     token = user_with_profile(api, app, "bob@acme.test", pid)
     root = api.get("/crm/v8/settings/roles").json()["roles"][0]["id"]
@@ -245,15 +269,18 @@ def test_the_standard_profile_can_be_changed(api: httpx.Client) -> None:
     assert permissions(api, pid)["export"] is False
 
 
-@pytest.mark.parametrize("details", [
-    [{"name": "Crm_Implied_Fly_Accounts", "enabled": True}],
-    [{"name": "Crm_Implied_View_Invoices", "enabled": True}],
-    [{"name": "Crm_Implied_View_Accounts", "enabled": "no"}],
-    [{"enabled": True}],
-    ["Crm_Implied_View_Accounts"],
-    [None],
-    {"name": "export", "enabled": False},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "details",
+    [
+        [{"name": "Crm_Implied_Fly_Accounts", "enabled": True}],
+        [{"name": "Crm_Implied_View_Invoices", "enabled": True}],
+        [{"name": "Crm_Implied_View_Accounts", "enabled": "no"}],
+        [{"enabled": True}],
+        ["Crm_Implied_View_Accounts"],
+        [None],
+        {"name": "export", "enabled": False},
+    ],
+)
 def test_bad_permission_details_are_invalid_data_and_change_nothing(
     api: httpx.Client, details: Any
 ) -> None:
@@ -286,9 +313,12 @@ def test_a_stale_if_match_is_refused_with_409_and_changes_nothing(api: httpx.Cli
     pid = clone(api, "Standard", "Sales Team")
     etag = api.get(f"{PROFILES}/{pid}").headers["etag"]
     assert update(api, pid, {"description": "one"}, **{"If-Match": etag}).status_code == 200
-    stale = update(api, pid, {"description": "two",
-                              "permissions_details": [{"name": "export", "enabled": False}]},
-                   **{"If-Match": etag})  # fmt: skip
+    stale = update(
+        api,
+        pid,
+        {"description": "two", "permissions_details": [{"name": "export", "enabled": False}]},
+        **{"If-Match": etag},
+    )
     assert stale.status_code == 409
     assert stale.json()["code"] == "CONFLICT"
     assert get(api, pid)["description"] == "one"
@@ -344,18 +374,25 @@ def test_standard_profiles_cannot_be_deleted(api: httpx.Client, name: str) -> No
 # --- who may -----------------------------------------------------------------------------
 
 
-def test_a_standard_user_may_read_profiles_but_not_change_them(api: httpx.Client, app: Secteur,
-                                                               base_url: str) -> None:  # fmt: skip
+def test_a_standard_user_may_read_profiles_but_not_change_them(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     standard = profile_id(api, "Standard")
     custom = clone(api, "Standard", "Sales Team")
     with client(base_url, user_with_profile(api, app, "bob@acme.test", standard)) as bob:
         assert bob.get(PROFILES).status_code == 200
         refused = [
             bob.post(f"{PROFILES}/{standard}/actions/clone", json={"profiles": [{"name": "Mine"}]}),
-            bob.put(f"{PROFILES}/{standard}", json={"profiles": [
-                {"permissions_details": [{"name": "manage_users", "enabled": True}]}]}),
+            bob.put(
+                f"{PROFILES}/{standard}",
+                json={
+                    "profiles": [
+                        {"permissions_details": [{"name": "manage_users", "enabled": True}]}
+                    ]
+                },
+            ),
             bob.delete(f"{PROFILES}/{custom}", params={"transfer_to": standard}),
-        ]  # fmt: skip
+        ]
     for response in refused:
         assert response.status_code == 403
         assert response.json()["code"] == "NO_PERMISSION"
@@ -363,13 +400,13 @@ def test_a_standard_user_may_read_profiles_but_not_change_them(api: httpx.Client
     assert permissions(api, standard)["manage_users"] is False
 
 
-def test_a_profiles_read_scope_cannot_write(api: httpx.Client, app: Secteur,
-                                            base_url: str) -> None:  # fmt: skip
+def test_a_profiles_read_scope_cannot_write(api: httpx.Client, app: Secteur, base_url: str) -> None:
     standard = profile_id(api, "Standard")
     with client(base_url, token_for(app, ADMIN_EMAIL, "ZohoCRM.settings.profiles.READ")) as c:
         assert c.get(PROFILES).status_code == 200
-        response = c.post(f"{PROFILES}/{standard}/actions/clone",
-                          json={"profiles": [{"name": "Mine"}]})  # fmt: skip
+        response = c.post(
+            f"{PROFILES}/{standard}/actions/clone", json={"profiles": [{"name": "Mine"}]}
+        )
     assert response.status_code == 401
     assert response.json()["code"] == "OAUTH_SCOPE_MISMATCH"
     assert names(api) == ["Administrator", "Standard"]

@@ -39,8 +39,9 @@ def test_a_get_gives_an_etag_matching_the_version_in_the_body(api: httpx.Client)
 def test_an_update_with_the_current_if_match_succeeds(api: httpx.Client) -> None:
     record_id = _deal(api)
     _, tag = _read(api, record_id)
-    response = api.put(f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 7}]},
-                       headers={"If-Match": tag})  # fmt: skip
+    response = api.put(
+        f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 7}]}, headers={"If-Match": tag}
+    )
     assert response.status_code == 200, response.text
     assert _read(api, record_id)[0]["Amount"] == 7
 
@@ -52,8 +53,9 @@ def test_a_stale_if_match_on_update_is_refused_with_409_and_changes_nothing(
     _, stale = _read(api, record_id)
     api.put(f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 2000}]})
     before = snapshot(app)
-    response = api.put(f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 9}]},
-                       headers={"If-Match": stale})  # fmt: skip
+    response = api.put(
+        f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 9}]}, headers={"If-Match": stale}
+    )
     body = assert_zoho_error(response, 409, "CONFLICT")
     assert body["details"]["id"] == record_id
     assert snapshot(app) == before
@@ -67,8 +69,9 @@ def test_a_stale_if_match_on_delete_is_refused_with_409_and_changes_nothing(
     _, stale = _read(api, record_id)
     api.put(f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 2000}]})
     before = snapshot(app)
-    assert_zoho_error(api.delete(f"/crm/v8/Deals/{record_id}", headers={"If-Match": stale}),
-                      409, "CONFLICT")  # fmt: skip
+    assert_zoho_error(
+        api.delete(f"/crm/v8/Deals/{record_id}", headers={"If-Match": stale}), 409, "CONFLICT"
+    )
     assert snapshot(app) == before
     _, current = _read(api, record_id)
     assert (
@@ -78,19 +81,22 @@ def test_a_stale_if_match_on_delete_is_refused_with_409_and_changes_nothing(
 
 def test_weak_and_star_if_match_values_are_understood(api: httpx.Client) -> None:
     record_id = _deal(api)
-    ok = api.put(f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 1}]},
-                 headers={"If-Match": 'W/"1"'})  # fmt: skip
+    ok = api.put(
+        f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 1}]}, headers={"If-Match": 'W/"1"'}
+    )
     assert ok.status_code == 200, ok.text
-    star = api.put(f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 2}]},
-                   headers={"If-Match": "*"})  # fmt: skip
+    star = api.put(
+        f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 2}]}, headers={"If-Match": "*"}
+    )
     assert star.status_code == 200, star.text
 
 
 def test_an_unreadable_if_match_never_matches(api: httpx.Client, app: Secteur) -> None:
     record_id = _deal(api)
     before = snapshot(app)
-    response = api.put(f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 1}]},
-                       headers={"If-Match": "banana"})  # fmt: skip
+    response = api.put(
+        f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": 1}]}, headers={"If-Match": "banana"}
+    )
     assert_zoho_error(response, 409, "CONFLICT")
     assert snapshot(app) == before
 
@@ -156,8 +162,11 @@ def test_racing_updates_with_the_same_if_match_let_exactly_one_win(
     def writer(amount: int) -> int:
         with client(base_url, admin_token) as mine:
             start.wait()
-            response = mine.put(f"/crm/v8/Deals/{record_id}", json={"data": [{"Amount": amount}]},
-                                headers={"If-Match": tag})  # fmt: skip
+            response = mine.put(
+                f"/crm/v8/Deals/{record_id}",
+                json={"data": [{"Amount": amount}]},
+                headers={"If-Match": tag},
+            )
             return response.status_code
 
     with ThreadPoolExecutor(4) as pool:

@@ -80,8 +80,9 @@ def test_an_unknown_field_in_fields_is_invalid_data(api: httpx.Client) -> None:
 @pytest.mark.parametrize("order", ["asc", "desc"])
 def test_text_fields_sort_case_insensitively(api: httpx.Client, order: str) -> None:
     create(api, "Accounts", *({"Account_Name": n} for n in ("beta", "Alpha", "gamma", "Delta")))
-    names = _names(api.get("/crm/v8/Accounts", params={"sort_by": "Account_Name",
-                                                        "sort_order": order}))  # fmt: skip
+    names = _names(
+        api.get("/crm/v8/Accounts", params={"sort_by": "Account_Name", "sort_order": order})
+    )
     expected = ["Alpha", "beta", "Delta", "gamma"]
     assert names == (expected if order == "asc" else expected[::-1])
 
@@ -94,9 +95,13 @@ def test_sort_order_is_case_insensitive(api: httpx.Client) -> None:
 def test_records_without_a_value_sort_last_ascending_and_first_descending(
     api: httpx.Client,
 ) -> None:
-    empty, low, high = create(api, "Accounts", {"Account_Name": "E"},
-                              {"Account_Name": "L", "Employees": 1},
-                              {"Account_Name": "H", "Employees": 9})  # fmt: skip
+    empty, low, high = create(
+        api,
+        "Accounts",
+        {"Account_Name": "E"},
+        {"Account_Name": "L", "Employees": 1},
+        {"Account_Name": "H", "Employees": 9},
+    )
     ascending = _ids(api.get("/crm/v8/Accounts", params={"sort_by": "Employees"}))
     assert ascending == [low, high, empty]
     descending = _ids(
@@ -131,8 +136,9 @@ def test_sorting_by_something_that_is_not_a_sortable_field_is_refused(
     api: httpx.Client, sort_by: str
 ) -> None:
     create(api, "Accounts", {"Account_Name": "A"})
-    body = assert_zoho_error(api.get("/crm/v8/Accounts", params={"sort_by": sort_by}),
-                             400, "INVALID_DATA")  # fmt: skip
+    body = assert_zoho_error(
+        api.get("/crm/v8/Accounts", params={"sort_by": sort_by}), 400, "INVALID_DATA"
+    )
     assert body["details"]["param_name"] == "sort_by"
 
 
@@ -151,11 +157,18 @@ def test_pages_follow_one_another_without_gaps_and_say_when_more_remain(
     assert api.get("/crm/v8/Accounts", params={"page": 4, "per_page": 3}).status_code == 204
 
 
-@pytest.mark.parametrize(("params", "name"), [
-    ({"per_page": 201}, "per_page"), ({"per_page": 0}, "per_page"),
-    ({"per_page": 10**9}, "per_page"), ({"page": 0}, "page"), ({"page": -1}, "page"),
-    ({"page": "x"}, "page"), ({"per_page": "1e3"}, "per_page"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"per_page": 201}, "per_page"),
+        ({"per_page": 0}, "per_page"),
+        ({"per_page": 10**9}, "per_page"),
+        ({"page": 0}, "page"),
+        ({"page": -1}, "page"),
+        ({"page": "x"}, "page"),
+        ({"per_page": "1e3"}, "per_page"),
+    ],
+)
 def test_page_and_per_page_out_of_range_are_refused(
     api: httpx.Client, params: dict, name: str
 ) -> None:
@@ -214,12 +227,18 @@ def test_page_tokens_walk_past_2000_records_once_each_in_a_stable_order(
     # Three industries and one creation time for 2,150 records: nearly every sort key ties,
     # and a third of the records have no industry at all.
     industries = ["Banking", "retail", None]
-    ids = insert_fast(app, "Accounts", [
-        {"Account_Name": f"A{i:04}", "Industry": industries[i % 3]} for i in range(2150)
-    ])  # fmt: skip
+    ids = insert_fast(
+        app,
+        "Accounts",
+        [{"Account_Name": f"A{i:04}", "Industry": industries[i % 3]} for i in range(2150)],
+    )
     by_id = {str(i): industries[n % 3] for n, i in enumerate(ids)}
-    for sort_by, sort_order in [("id", "asc"), ("Industry", "asc"), ("Industry", "desc"),
-                                ("Created_Time", "desc")]:  # fmt: skip
+    for sort_by, sort_order in [
+        ("id", "asc"),
+        ("Industry", "asc"),
+        ("Industry", "desc"),
+        ("Created_Time", "desc"),
+    ]:
         params = {"sort_by": sort_by, "sort_order": sort_order, "per_page": 200}
         seen, pages = _walk(api, params)
         assert pages == 11, params
@@ -333,8 +352,7 @@ def test_ids_selects_exactly_those_records(api: httpx.Client) -> None:
 @pytest.mark.parametrize("ids", ["abc", "1;2", str(2**64), "²", "1,-2"])
 def test_ids_that_are_not_ids_are_refused(api: httpx.Client, ids: str) -> None:
     create(api, "Accounts", {"Account_Name": "A"})
-    body = assert_zoho_error(api.get("/crm/v8/Accounts", params={"ids": ids}), 400,
-                             "INVALID_DATA")  # fmt: skip
+    body = assert_zoho_error(api.get("/crm/v8/Accounts", params={"ids": ids}), 400, "INVALID_DATA")
     assert body["details"]["param_name"] == "ids"
 
 
@@ -343,8 +361,9 @@ def _set_approval(app: Secteur, record_id: str, state: str) -> None:
         module = tx.state.module("Accounts")
         assert module is not None
         table = tx.state.table(module).table
-        tx.conn.execute(sa.update(table).where(table.c.id == int(record_id))
-                        .values(approval_state=state))  # fmt: skip
+        tx.conn.execute(
+            sa.update(table).where(table.c.id == int(record_id)).values(approval_state=state)
+        )
 
 
 def test_approved_selects_approved_unapproved_or_both(api: httpx.Client, app: Secteur) -> None:
@@ -356,14 +375,16 @@ def test_approved_selects_approved_unapproved_or_both(api: httpx.Client, app: Se
     assert _ids(api.get("/crm/v8/Accounts", params={"approved": "both"})) == [approved, pending]
     record = api.get(f"/crm/v8/Accounts/{pending}").json()["data"][0]
     assert record["$approved"] is False and record["$approval_state"] == "pending"
-    body = assert_zoho_error(api.get("/crm/v8/Accounts", params={"approved": "maybe"}), 400,
-                             "INVALID_DATA")  # fmt: skip
+    body = assert_zoho_error(
+        api.get("/crm/v8/Accounts", params={"approved": "maybe"}), 400, "INVALID_DATA"
+    )
     assert body["details"]["param_name"] == "approved"
 
 
 def test_a_single_record_get_returns_one_item_with_every_field(api: httpx.Client) -> None:
-    [record_id] = create(api, "Accounts", {"Account_Name": "A", "Employees": 12,
-                                           "Annual_Revenue": 1500.5})  # fmt: skip
+    [record_id] = create(
+        api, "Accounts", {"Account_Name": "A", "Employees": 12, "Annual_Revenue": 1500.5}
+    )
     response = api.get(f"/crm/v8/Accounts/{record_id}")
     [record] = response.json()["data"]
     assert record["Employees"] == 12 and isinstance(record["Employees"], int)

@@ -19,11 +19,19 @@ def _deal(name: str, **values: object) -> dict[str, object]:
 @pytest.fixture
 def family(api: httpx.Client) -> dict[str, str]:
     acme, other = create(api, "Accounts", {"Account_Name": "Acme"}, {"Account_Name": "Other"})
-    ann, bob, _ = create(api, "Contacts", {"Last_Name": "Ann", "Account_Name": {"id": acme}},
-                         {"Last_Name": "Bob", "Account_Name": acme},
-                         {"Last_Name": "Cid", "Account_Name": {"id": other}})  # fmt: skip
-    big, _ = create(api, "Deals", _deal("Big", Account_Name={"id": acme}, Contact_Name=ann),
-                    _deal("Elsewhere", Account_Name=other))  # fmt: skip
+    ann, bob, _ = create(
+        api,
+        "Contacts",
+        {"Last_Name": "Ann", "Account_Name": {"id": acme}},
+        {"Last_Name": "Bob", "Account_Name": acme},
+        {"Last_Name": "Cid", "Account_Name": {"id": other}},
+    )
+    big, _ = create(
+        api,
+        "Deals",
+        _deal("Big", Account_Name={"id": acme}, Contact_Name=ann),
+        _deal("Elsewhere", Account_Name=other),
+    )
     return {"acme": acme, "other": other, "ann": ann, "bob": bob, "big": big}
 
 
@@ -69,10 +77,12 @@ def test_a_related_list_of_an_unknown_parent_is_invalid_data(
 def test_an_unknown_related_list_is_an_invalid_url_pattern(
     api: httpx.Client, family: dict[str, str]
 ) -> None:
-    assert_zoho_error(api.get(f"/crm/v8/Accounts/{family['acme']}/Spaceships"), 404,
-                      "INVALID_URL_PATTERN")  # fmt: skip
-    assert_zoho_error(api.get(f"/crm/v8/Deals/{family['big']}/Accounts"), 404,
-                      "INVALID_URL_PATTERN")  # fmt: skip
+    assert_zoho_error(
+        api.get(f"/crm/v8/Accounts/{family['acme']}/Spaceships"), 404, "INVALID_URL_PATTERN"
+    )
+    assert_zoho_error(
+        api.get(f"/crm/v8/Deals/{family['big']}/Accounts"), 404, "INVALID_URL_PATTERN"
+    )
 
 
 def test_a_deleted_child_leaves_the_related_list(api: httpx.Client, family: dict[str, str]) -> None:
@@ -110,5 +120,6 @@ def test_the_recycle_bin_pages_and_filters_by_type(api: httpx.Client) -> None:
     assert sorted(listed) == sorted(ids)
     assert api.get("/crm/v8/Accounts/deleted", params={"type": "recycle"}).status_code == 200
     assert api.get("/crm/v8/Accounts/deleted", params={"type": "permanent"}).status_code == 204
-    assert_zoho_error(api.get("/crm/v8/Accounts/deleted", params={"type": "gone"}), 400,
-                      "INVALID_DATA")  # fmt: skip
+    assert_zoho_error(
+        api.get("/crm/v8/Accounts/deleted", params={"type": "gone"}), 400, "INVALID_DATA"
+    )

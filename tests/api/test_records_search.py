@@ -9,14 +9,28 @@ import pytest
 from tests.support.records_api import assert_zoho_error, create
 
 ACCOUNTS = [
-    {"Account_Name": "Acme (Europe)", "Billing_Country": "France", "Annual_Revenue": 2_000_000,
-     "Phone": "+33 1 40 00 00 00", "Industry": "Banking"},
-    {"Account_Name": "Globex, Inc.", "Billing_Country": "USA", "Annual_Revenue": 500_000,
-     "Phone": "555-0100", "Industry": "Retail"},
-    {"Account_Name": "50%_off", "Billing_Country": "france", "Annual_Revenue": 10,
-     "Industry": "Retail"},
+    {
+        "Account_Name": "Acme (Europe)",
+        "Billing_Country": "France",
+        "Annual_Revenue": 2_000_000,
+        "Phone": "+33 1 40 00 00 00",
+        "Industry": "Banking",
+    },
+    {
+        "Account_Name": "Globex, Inc.",
+        "Billing_Country": "USA",
+        "Annual_Revenue": 500_000,
+        "Phone": "555-0100",
+        "Industry": "Retail",
+    },
+    {
+        "Account_Name": "50%_off",
+        "Billing_Country": "france",
+        "Annual_Revenue": 10,
+        "Industry": "Retail",
+    },
     {"Account_Name": "O'Brien & Sons", "Billing_Country": "Ireland", "Website": "obrien.ie"},
-]  # fmt: skip
+]
 
 
 @pytest.fixture
@@ -26,8 +40,10 @@ def accounts(api: httpx.Client) -> dict[str, str]:
 
 
 def _search(api: httpx.Client, module: str = "Accounts", **params: str) -> list[str]:
-    response = api.get(f"/crm/v8/{module}/search", params={"fields": "Account_Name", **params}
-                       if module == "Accounts" else params)  # fmt: skip
+    response = api.get(
+        f"/crm/v8/{module}/search",
+        params={"fields": "Account_Name", **params} if module == "Accounts" else params,
+    )
     if response.status_code == 204:
         assert response.content == b""
         return []
@@ -36,24 +52,33 @@ def _search(api: httpx.Client, module: str = "Accounts", **params: str) -> list[
     return sorted(r[key] for r in response.json()["data"])
 
 
-@pytest.mark.parametrize(("criteria", "expected"), [
-    ("(Billing_Country:equals:France)", ["50%_off", "Acme (Europe)"]),
-    ("((Billing_Country:equals:France)and(Annual_Revenue:greater_than:1000000))",
-     ["Acme (Europe)"]),
-    ("((Billing_Country:equals:USA)or(Billing_Country:equals:Ireland))",
-     ["Globex, Inc.", "O'Brien & Sons"]),
-    ("(((Industry:equals:Retail)and(Annual_Revenue:less_than:100))or(Account_Name:starts_with:o'))",
-     ["50%_off", "O'Brien & Sons"]),
-    (r"(Account_Name:equals:Acme \(Europe\))", ["Acme (Europe)"]),
-    (r"(Account_Name:equals:Globex\, Inc.)", ["Globex, Inc."]),
-    ("(Account_Name:starts_with:50%)", ["50%_off"]),
-    ("(Account_Name:starts_with:5_)", []),
-    ("(Account_Name:contains:%)", ["50%_off"]),
-    ("(Account_Name:equals:O'Brien & Sons)", ["O'Brien & Sons"]),
-    ("(Account_Name:equals:x' OR '1'='1)", []),
-    ("(Billing_Country:in:Ireland,USA)", ["Globex, Inc.", "O'Brien & Sons"]),
-    ("(Industry:equals:${EMPTY})", ["O'Brien & Sons"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("criteria", "expected"),
+    [
+        ("(Billing_Country:equals:France)", ["50%_off", "Acme (Europe)"]),
+        (
+            "((Billing_Country:equals:France)and(Annual_Revenue:greater_than:1000000))",
+            ["Acme (Europe)"],
+        ),
+        (
+            "((Billing_Country:equals:USA)or(Billing_Country:equals:Ireland))",
+            ["Globex, Inc.", "O'Brien & Sons"],
+        ),
+        (
+            "(((Industry:equals:Retail)and(Annual_Revenue:less_than:100))or(Account_Name:starts_with:o'))",
+            ["50%_off", "O'Brien & Sons"],
+        ),
+        (r"(Account_Name:equals:Acme \(Europe\))", ["Acme (Europe)"]),
+        (r"(Account_Name:equals:Globex\, Inc.)", ["Globex, Inc."]),
+        ("(Account_Name:starts_with:50%)", ["50%_off"]),
+        ("(Account_Name:starts_with:5_)", []),
+        ("(Account_Name:contains:%)", ["50%_off"]),
+        ("(Account_Name:equals:O'Brien & Sons)", ["O'Brien & Sons"]),
+        ("(Account_Name:equals:x' OR '1'='1)", []),
+        ("(Billing_Country:in:Ireland,USA)", ["Globex, Inc.", "O'Brien & Sons"]),
+        ("(Industry:equals:${EMPTY})", ["O'Brien & Sons"]),
+    ],
+)
 def test_criteria_strings_select_the_matching_records(
     api: httpx.Client, accounts: dict[str, str], criteria: str, expected: list[str]
 ) -> None:
@@ -70,21 +95,25 @@ def test_search_answers_the_list_envelope(api: httpx.Client, accounts: dict[str,
     assert body["info"]["more_records"] is True and body["info"]["per_page"] == 1
 
 
-@pytest.mark.parametrize(("criteria", "reason_key"), [
-    ("(Nope:equals:x)", "api_name"),
-    ("(Account_Name:greater_than:x)", "api_name"),
-    ("(Annual_Revenue:equals:lots)", "api_name"),
-    ("(Account_Name:equals:x", "position"),
-    ("Account_Name:equals:x", "position"),
-    ("((Account_Name:equals:x)and(Phone:equals:1)or(Website:equals:y))", "position"),
-    ("(Account_Name:equals:a(b)", "position"),
-    ("()", "position"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("criteria", "reason_key"),
+    [
+        ("(Nope:equals:x)", "api_name"),
+        ("(Account_Name:greater_than:x)", "api_name"),
+        ("(Annual_Revenue:equals:lots)", "api_name"),
+        ("(Account_Name:equals:x", "position"),
+        ("Account_Name:equals:x", "position"),
+        ("((Account_Name:equals:x)and(Phone:equals:1)or(Website:equals:y))", "position"),
+        ("(Account_Name:equals:a(b)", "position"),
+        ("()", "position"),
+    ],
+)
 def test_invalid_criteria_are_a_zoho_shaped_invalid_query(
     api: httpx.Client, accounts: dict[str, str], criteria: str, reason_key: str
 ) -> None:
-    body = assert_zoho_error(api.get("/crm/v8/Accounts/search", params={"criteria": criteria}),
-                             400, "INVALID_QUERY")  # fmt: skip
+    body = assert_zoho_error(
+        api.get("/crm/v8/Accounts/search", params={"criteria": criteria}), 400, "INVALID_QUERY"
+    )
     assert reason_key in body["details"]
 
 
@@ -97,13 +126,20 @@ def test_absurdly_nested_criteria_are_refused_cleanly(api: httpx.Client, criteri
 def test_a_search_needs_exactly_one_of_criteria_email_phone_word(api: httpx.Client) -> None:
     body = assert_zoho_error(api.get("/crm/v8/Accounts/search"), 400, "REQUIRED_PARAM_MISSING")
     assert "param_name" in body["details"]
-    assert_zoho_error(api.get("/crm/v8/Accounts/search", params={"word": "ab", "phone": "1"}),
-                      400, "INVALID_QUERY")  # fmt: skip
+    assert_zoho_error(
+        api.get("/crm/v8/Accounts/search", params={"word": "ab", "phone": "1"}),
+        400,
+        "INVALID_QUERY",
+    )
 
 
 def test_email_search_matches_the_whole_address_case_insensitively(api: httpx.Client) -> None:
-    create(api, "Contacts", {"Last_Name": "Doe", "Email": "John.Doe@Example.com"},
-           {"Last_Name": "Roe", "Email": "roe@example.com"})  # fmt: skip
+    create(
+        api,
+        "Contacts",
+        {"Last_Name": "Doe", "Email": "John.Doe@Example.com"},
+        {"Last_Name": "Roe", "Email": "roe@example.com"},
+    )
     assert _search(api, "Contacts", email="john.doe@example.COM") == ["Doe"]
     assert _search(api, "Contacts", email="example.com") == []
 
@@ -123,10 +159,15 @@ def test_word_search_looks_in_every_text_field(api: httpx.Client, accounts: dict
     assert _search(api, word="'; DROP TABLE accounts; --") == []
 
 
-@pytest.mark.parametrize(("params", "code"), [
-    ({"word": "a"}, "INVALID_QUERY"), ({"word": "   "}, "INVALID_QUERY"),
-    ({"email": ""}, "INVALID_QUERY"), ({"criteria": ""}, "INVALID_QUERY"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"word": "a"}, "INVALID_QUERY"),
+        ({"word": "   "}, "INVALID_QUERY"),
+        ({"email": ""}, "INVALID_QUERY"),
+        ({"criteria": ""}, "INVALID_QUERY"),
+    ],
+)
 def test_empty_or_too_short_search_values_are_refused(
     api: httpx.Client, params: dict, code: str
 ) -> None:
@@ -151,8 +192,9 @@ def test_count_counts_every_record_or_those_matching(
 
 
 def test_count_with_invalid_criteria_is_invalid_query(api: httpx.Client) -> None:
-    assert_zoho_error(api.get("/crm/v8/Accounts/actions/count", params={"criteria": "(x"}),
-                      400, "INVALID_QUERY")  # fmt: skip
+    assert_zoho_error(
+        api.get("/crm/v8/Accounts/actions/count", params={"criteria": "(x"}), 400, "INVALID_QUERY"
+    )
 
 
 def test_count_of_an_unknown_module_is_invalid_module(api: httpx.Client) -> None:

@@ -61,12 +61,20 @@ def org(app: Secteur, base_url: str) -> Org:
     shared = make_role(app, "Shared Rep", manager, share_with_peers=True)
     support = make_role(app, "Support Manager", root)
     users = {"admin": admin_id(app)}
-    for who, role in (("mgr", manager), ("rep1", reps), ("rep2", reps), ("srep1", shared),
-                      ("srep2", shared), ("sup", support)):  # fmt: skip
+    for who, role in (
+        ("mgr", manager),
+        ("rep1", reps),
+        ("rep2", reps),
+        ("srep1", shared),
+        ("srep2", shared),
+        ("sup", support),
+    ):
         users[who] = make_user(app, f"{who}@acme.test", role)
-    ids = insert_fast(app, "Accounts", [
-        {"Account_Name": f"{who} account", "Owner": {"id": users[who]}} for who in PEOPLE
-    ])  # fmt: skip
+    ids = insert_fast(
+        app,
+        "Accounts",
+        [{"Account_Name": f"{who} account", "Owner": {"id": users[who]}} for who in PEOPLE],
+    )
     return Org(app, base_url, users, {who: str(i) for who, i in zip(PEOPLE, ids, strict=True)})
 
 
@@ -163,8 +171,9 @@ def test_subordinates_never_see_their_superiors_records(org: Org) -> None:
 
 def test_an_upsert_never_matches_a_record_the_caller_cannot_see(org: Org) -> None:
     with org.client("rep1") as api:
-        response = api.post("/crm/v8/Accounts/upsert",
-                            json={"data": [{"Account_Name": "MGR ACCOUNT"}]})  # fmt: skip
+        response = api.post(
+            "/crm/v8/Accounts/upsert", json={"data": [{"Account_Name": "MGR ACCOUNT"}]}
+        )
         assert response.status_code == 201, response.text
         item = response.json()["data"][0]
         assert item["action"] == "insert"
@@ -177,8 +186,10 @@ def test_an_upsert_never_matches_a_record_the_caller_cannot_see(org: Org) -> Non
 def test_a_record_given_away_to_a_superior_leaves_the_givers_view(org: Org) -> None:
     record_id = org.accounts["rep1"]
     with org.client("rep1") as api:
-        response = api.put(f"/crm/v8/Accounts/{record_id}",
-                           json={"data": [{"Owner": {"id": str(org.users["mgr"])}}]})  # fmt: skip
+        response = api.put(
+            f"/crm/v8/Accounts/{record_id}",
+            json={"data": [{"Owner": {"id": str(org.users["mgr"])}}]},
+        )
         assert response.status_code == 200, response.text
         assert api.get(f"/crm/v8/Accounts/{record_id}").status_code == 400
     with org.client("mgr") as api:
@@ -192,19 +203,30 @@ def _last_names(response: httpx.Response) -> set[str]:
 
 def test_related_lists_show_only_visible_children_of_a_visible_parent(org: Org) -> None:
     parent = org.accounts["mgr"]
-    insert_fast(org.app, "Contacts", [
-        {"Last_Name": who, "Account_Name": {"id": parent}, "Owner": {"id": org.users[who]}}
-        for who in ("mgr", "rep1", "rep2", "sup")
-    ])  # fmt: skip
+    insert_fast(
+        org.app,
+        "Contacts",
+        [
+            {"Last_Name": who, "Account_Name": {"id": parent}, "Owner": {"id": org.users[who]}}
+            for who in ("mgr", "rep1", "rep2", "sup")
+        ],
+    )
     with org.client("mgr") as api:
         assert _last_names(api.get(f"/crm/v8/Accounts/{parent}/Contacts")) == {
-            "mgr", "rep1", "rep2"}  # fmt: skip
+            "mgr",
+            "rep1",
+            "rep2",
+        }
     with org.client("rep1") as api:
         assert_zoho_error(api.get(f"/crm/v8/Accounts/{parent}/Contacts"), 400, "INVALID_DATA")
         assert _last_names(api.get("/crm/v8/Contacts")) == {"rep1"}
     with org.client("admin") as api:
         assert _last_names(api.get(f"/crm/v8/Accounts/{parent}/Contacts")) == {
-            "mgr", "rep1", "rep2", "sup"}  # fmt: skip
+            "mgr",
+            "rep1",
+            "rep2",
+            "sup",
+        }
 
 
 def test_the_recycle_bin_shows_what_the_viewer_could_see_or_deleted_themselves(org: Org) -> None:
@@ -225,8 +247,11 @@ def test_the_recycle_bin_shows_what_the_viewer_could_see_or_deleted_themselves(o
     for viewer, owners in expected.items():
         with org.client(viewer) as api:
             response = api.get("/crm/v8/Accounts/deleted")
-            seen = set() if response.status_code == 204 else {
-                by_id[d["id"]] for d in response.json()["data"]}  # fmt: skip
+            seen = (
+                set()
+                if response.status_code == 204
+                else {by_id[d["id"]] for d in response.json()["data"]}
+            )
             assert seen == owners, viewer
 
 
@@ -244,8 +269,10 @@ def test_a_lookup_to_a_hidden_record_answers_like_a_lookup_to_a_missing_one(org:
     with org.client("rep1") as api:
         answers = []
         for target in (org.accounts["mgr"], missing):
-            response = api.post("/crm/v8/Contacts", json={"data": [
-                {"Last_Name": "C", "Account_Name": {"id": target}}]})  # fmt: skip
+            response = api.post(
+                "/crm/v8/Contacts",
+                json={"data": [{"Last_Name": "C", "Account_Name": {"id": target}}]},
+            )
             answers.append((response.status_code, response.json()))
         assert answers[0] == answers[1]
         assert answers[0][0] == 400
@@ -254,12 +281,22 @@ def test_a_lookup_to_a_hidden_record_answers_like_a_lookup_to_a_missing_one(org:
 
 def test_a_record_keeps_a_lookup_it_already_had_to_a_record_now_hidden(org: Org) -> None:
     """The SDK sends a record back whole: an unchanged lookup must not fail the save."""
-    [contact] = insert_fast(org.app, "Contacts", [
-        {"Last_Name": "C", "Account_Name": {"id": org.accounts["mgr"]},
-         "Owner": {"id": org.users["rep1"]}}])  # fmt: skip
+    [contact] = insert_fast(
+        org.app,
+        "Contacts",
+        [
+            {
+                "Last_Name": "C",
+                "Account_Name": {"id": org.accounts["mgr"]},
+                "Owner": {"id": org.users["rep1"]},
+            }
+        ],
+    )
     with org.client("rep1") as api:
         record = api.get(f"/crm/v8/Contacts/{contact}").json()["data"][0]
         assert record["Account_Name"]["id"] == org.accounts["mgr"]
-        response = api.put(f"/crm/v8/Contacts/{contact}", json={"data": [
-            {"Last_Name": "C2", "Account_Name": record["Account_Name"]}]})  # fmt: skip
+        response = api.put(
+            f"/crm/v8/Contacts/{contact}",
+            json={"data": [{"Last_Name": "C2", "Account_Name": record["Account_Name"]}]},
+        )
         assert response.status_code == 200, response.text

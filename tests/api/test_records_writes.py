@@ -20,8 +20,14 @@ from tests.support.records_api import (
     snapshot,
 )
 
-SYSTEM_DETAILS = {"id", "Created_Time", "Modified_Time", "Created_By", "Modified_By",
-                  "$approval_state"}  # fmt: skip
+SYSTEM_DETAILS = {
+    "id",
+    "Created_Time",
+    "Modified_Time",
+    "Created_By",
+    "Modified_By",
+    "$approval_state",
+}
 
 
 def _get(api: httpx.Client, module: str, record_id: str) -> dict:
@@ -54,11 +60,16 @@ def test_a_mixed_batch_answers_207_and_writes_only_the_good_items(
     api: httpx.Client, app: Secteur
 ) -> None:
     before = snapshot(app)
-    response = api.post("/crm/v8/Accounts", json={"data": [
-        {"Account_Name": "Good one"},
-        {"Account_Name": "Bad industry", "Industry": "Alchemy"},
-        {"Account_Name": "Good two"},
-    ]})  # fmt: skip
+    response = api.post(
+        "/crm/v8/Accounts",
+        json={
+            "data": [
+                {"Account_Name": "Good one"},
+                {"Account_Name": "Bad industry", "Industry": "Alchemy"},
+                {"Account_Name": "Good two"},
+            ]
+        },
+    )
     assert response.status_code == 207
     codes = [item["code"] for item in response.json()["data"]]
     assert codes == ["SUCCESS", "INVALID_DATA", "SUCCESS"]
@@ -82,20 +93,29 @@ def test_a_batch_where_every_item_fails_answers_400_with_the_per_item_array(
 def test_a_missing_mandatory_field_is_reported_in_its_item_with_its_json_path(
     api: httpx.Client,
 ) -> None:
-    response = api.post("/crm/v8/Accounts",
-                        json={"data": [{"Account_Name": "A"}, {"Phone": "123"}]})  # fmt: skip
+    response = api.post(
+        "/crm/v8/Accounts", json={"data": [{"Account_Name": "A"}, {"Phone": "123"}]}
+    )
     assert response.status_code == 207
     item = response.json()["data"][1]
-    assert item == {"code": "MANDATORY_NOT_FOUND", "status": "error",
-                    "message": "required field not found",
-                    "details": {"api_name": "Account_Name",
-                                "json_path": "$.data[1].Account_Name"}}  # fmt: skip
+    assert item == {
+        "code": "MANDATORY_NOT_FOUND",
+        "status": "error",
+        "message": "required field not found",
+        "details": {"api_name": "Account_Name", "json_path": "$.data[1].Account_Name"},
+    }
 
 
 def test_a_value_outside_the_picklist_is_invalid_data_naming_the_field(api: httpx.Client) -> None:
-    response = api.post("/crm/v8/Accounts", json={"data": [
-        {"Account_Name": "A"}, {"Account_Name": "B", "Industry": "Alchemy"},
-    ]})  # fmt: skip
+    response = api.post(
+        "/crm/v8/Accounts",
+        json={
+            "data": [
+                {"Account_Name": "A"},
+                {"Account_Name": "B", "Industry": "Alchemy"},
+            ]
+        },
+    )
     item = response.json()["data"][1]
     assert item["code"] == "INVALID_DATA"
     assert item["details"]["api_name"] == "Industry"
@@ -107,8 +127,9 @@ def test_a_value_outside_the_picklist_is_invalid_data_naming_the_field(api: http
 def test_picklist_values_are_matched_case_insensitively_and_stored_canonically(
     api: httpx.Client,
 ) -> None:
-    [record_id] = create(api, "Accounts", {"Account_Name": "A", "Industry": "fOOD & beverage",
-                                           "Rating": "SHUT DOWN"})  # fmt: skip
+    [record_id] = create(
+        api, "Accounts", {"Account_Name": "A", "Industry": "fOOD & beverage", "Rating": "SHUT DOWN"}
+    )
     record = _get(api, "Accounts", record_id)
     assert record["Industry"] == "Food & Beverage"
     assert record["Rating"] == "Shut Down"
@@ -161,8 +182,12 @@ def test_items_that_are_not_objects_fail_one_by_one(api: httpx.Client) -> None:
 
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
 def test_an_unknown_module_is_invalid_module(api: httpx.Client, method: str) -> None:
-    response = api.request(method, "/crm/v8/Spaceships", json={"data": [{"Name": "x"}]},
-                           params={"ids": "1"} if method == "DELETE" else None)  # fmt: skip
+    response = api.request(
+        method,
+        "/crm/v8/Spaceships",
+        json={"data": [{"Name": "x"}]},
+        params={"ids": "1"} if method == "DELETE" else None,
+    )
     assert_zoho_error(response, 400, "INVALID_MODULE")
 
 
@@ -172,8 +197,9 @@ def test_module_names_are_matched_case_insensitively(api: httpx.Client) -> None:
 
 
 def test_a_body_sent_without_content_type_is_parsed_as_json(api: httpx.Client) -> None:
-    request = api.build_request("POST", "/crm/v8/Accounts",
-                                content=b'{"data": [{"Account_Name": "No header"}]}')  # fmt: skip
+    request = api.build_request(
+        "POST", "/crm/v8/Accounts", content=b'{"data": [{"Account_Name": "No header"}]}'
+    )
     assert "content-type" not in request.headers
     response = api.send(request)
     assert response.status_code == 201, response.text
@@ -182,8 +208,11 @@ def test_a_body_sent_without_content_type_is_parsed_as_json(api: httpx.Client) -
 
 
 def test_a_body_with_a_wrong_content_type_is_still_parsed_as_json(api: httpx.Client) -> None:
-    response = api.post("/crm/v8/Accounts", content=b'{"data": [{"Account_Name": "Text"}]}',
-                        headers={"Content-Type": "text/plain"})  # fmt: skip
+    response = api.post(
+        "/crm/v8/Accounts",
+        content=b'{"data": [{"Account_Name": "Text"}]}',
+        headers={"Content-Type": "text/plain"},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -192,9 +221,15 @@ def test_a_body_with_a_wrong_content_type_is_still_parsed_as_json(api: httpx.Cli
 
 def test_a_batch_update_changes_each_record_and_answers_200(api: httpx.Client) -> None:
     a, b = create(api, "Accounts", {"Account_Name": "A"}, {"Account_Name": "B"})
-    response = api.put("/crm/v8/Accounts", json={"data": [
-        {"id": a, "Billing_City": "Lyon"}, {"id": b, "Account_Name": "B2"},
-    ]})  # fmt: skip
+    response = api.put(
+        "/crm/v8/Accounts",
+        json={
+            "data": [
+                {"id": a, "Billing_City": "Lyon"},
+                {"id": b, "Account_Name": "B2"},
+            ]
+        },
+    )
     assert response.status_code == 200, response.text
     items = response.json()["data"]
     assert [i["code"] for i in items] == ["SUCCESS", "SUCCESS"]
@@ -207,8 +242,9 @@ def test_a_batch_update_changes_each_record_and_answers_200(api: httpx.Client) -
 
 def test_an_update_through_the_path_changes_only_the_fields_sent(api: httpx.Client) -> None:
     [record_id] = create(api, "Accounts", {"Account_Name": "A", "Industry": "Banking"})
-    response = api.put(f"/crm/v8/Accounts/{record_id}",
-                       json={"data": [{"Billing_Country": "France"}]})  # fmt: skip
+    response = api.put(
+        f"/crm/v8/Accounts/{record_id}", json={"data": [{"Billing_Country": "France"}]}
+    )
     assert response.status_code == 200, response.text
     record = _get(api, "Accounts", record_id)
     assert (record["Account_Name"], record["Industry"], record["Billing_Country"]) == (
@@ -232,9 +268,15 @@ def test_an_update_that_empties_a_mandatory_field_fails_and_changes_nothing(
 
 def test_a_batch_update_item_without_an_id_is_mandatory_not_found(api: httpx.Client) -> None:
     [record_id] = create(api, "Accounts", {"Account_Name": "A"})
-    response = api.put("/crm/v8/Accounts", json={"data": [
-        {"id": record_id, "Account_Name": "A2"}, {"Account_Name": "no id"},
-    ]})  # fmt: skip
+    response = api.put(
+        "/crm/v8/Accounts",
+        json={
+            "data": [
+                {"id": record_id, "Account_Name": "A2"},
+                {"Account_Name": "no id"},
+            ]
+        },
+    )
     assert response.status_code == 207
     item = response.json()["data"][1]
     assert item["code"] == "MANDATORY_NOT_FOUND"
@@ -244,10 +286,15 @@ def test_a_batch_update_item_without_an_id_is_mandatory_not_found(api: httpx.Cli
 def test_batch_update_items_with_invalid_ids_fail_alone(api: httpx.Client) -> None:
     [record_id] = create(api, "Accounts", {"Account_Name": "A"})
     bad_ids = ["abc", "-5", "0", 1.5, True, 2**64, "99999999999999999999", {"x": 1}, [1]]
-    response = api.put("/crm/v8/Accounts", json={"data": [
-        {"id": record_id, "Account_Name": "A2"},
-        *({"id": bad, "Account_Name": "B"} for bad in bad_ids),
-    ]})  # fmt: skip
+    response = api.put(
+        "/crm/v8/Accounts",
+        json={
+            "data": [
+                {"id": record_id, "Account_Name": "A2"},
+                *({"id": bad, "Account_Name": "B"} for bad in bad_ids),
+            ]
+        },
+    )
     assert response.status_code == 207, response.text
     items = response.json()["data"]
     assert items[0]["code"] == "SUCCESS"
@@ -260,9 +307,15 @@ def test_batch_update_items_with_invalid_ids_fail_alone(api: httpx.Client) -> No
 def test_a_batch_update_of_an_unknown_id_fails_alone(api: httpx.Client) -> None:
     [record_id] = create(api, "Accounts", {"Account_Name": "A"})
     unknown = str(int(record_id) + 1000)
-    response = api.put("/crm/v8/Accounts", json={"data": [
-        {"id": unknown, "Account_Name": "B"}, {"id": record_id, "Account_Name": "A2"},
-    ]})  # fmt: skip
+    response = api.put(
+        "/crm/v8/Accounts",
+        json={
+            "data": [
+                {"id": unknown, "Account_Name": "B"},
+                {"id": record_id, "Account_Name": "A2"},
+            ]
+        },
+    )
     assert response.status_code == 207
     item = response.json()["data"][0]
     assert item["code"] == "INVALID_DATA"
@@ -273,17 +326,24 @@ def test_an_update_through_the_path_of_an_unknown_id_is_a_top_level_invalid_data
     api: httpx.Client,
 ) -> None:
     [record_id] = create(api, "Accounts", {"Account_Name": "A"})
-    response = api.put(f"/crm/v8/Accounts/{int(record_id) + 1000}",
-                       json={"data": [{"Account_Name": "B"}]})  # fmt: skip
+    response = api.put(
+        f"/crm/v8/Accounts/{int(record_id) + 1000}", json={"data": [{"Account_Name": "B"}]}
+    )
     body = assert_zoho_error(response, 400, "INVALID_DATA")
     assert body["message"] == "the id given seems to be invalid"
 
 
 def test_ids_sent_as_numbers_or_strings_are_both_accepted(api: httpx.Client) -> None:
     a, b = create(api, "Accounts", {"Account_Name": "A"}, {"Account_Name": "B"})
-    response = api.put("/crm/v8/Accounts", json={"data": [
-        {"id": int(a), "Account_Name": "A2"}, {"id": b, "Account_Name": "B2"},
-    ]})  # fmt: skip
+    response = api.put(
+        "/crm/v8/Accounts",
+        json={
+            "data": [
+                {"id": int(a), "Account_Name": "A2"},
+                {"id": b, "Account_Name": "B2"},
+            ]
+        },
+    )
     assert response.status_code == 200, response.text
     assert [i["details"]["id"] for i in response.json()["data"]] == [a, b]
 
@@ -315,9 +375,10 @@ def test_an_upsert_inserts_when_no_duplicate_and_updates_when_one_exists(
         None,
         "record added",
     )
-    second = api.post("/crm/v8/Contacts/upsert",
-                      json={"data": [{"Last_Name": "Doe", "Email": "JD@Example.com",
-                                      "Title": "CEO"}]})  # fmt: skip
+    second = api.post(
+        "/crm/v8/Contacts/upsert",
+        json={"data": [{"Last_Name": "Doe", "Email": "JD@Example.com", "Title": "CEO"}]},
+    )
     assert second.status_code == 201, second.text
     again = second.json()["data"][0]
     assert (again["action"], again["duplicate_field"]) == ("update", "Email")
@@ -328,9 +389,15 @@ def test_an_upsert_inserts_when_no_duplicate_and_updates_when_one_exists(
 
 def test_an_upsert_mixing_inserts_and_updates_reports_each_action(api: httpx.Client) -> None:
     [existing] = create(api, "Accounts", {"Account_Name": "Acme"})
-    response = api.post("/crm/v8/Accounts/upsert", json={"data": [
-        {"Account_Name": "ACME", "Billing_City": "Paris"}, {"Account_Name": "Newco"},
-    ]})  # fmt: skip
+    response = api.post(
+        "/crm/v8/Accounts/upsert",
+        json={
+            "data": [
+                {"Account_Name": "ACME", "Billing_City": "Paris"},
+                {"Account_Name": "Newco"},
+            ]
+        },
+    )
     assert response.status_code == 201, response.text
     items = response.json()["data"]
     assert [(i["action"], i["duplicate_field"]) for i in items] == [
@@ -342,10 +409,13 @@ def test_an_upsert_mixing_inserts_and_updates_reports_each_action(api: httpx.Cli
 
 def test_an_upsert_uses_custom_duplicate_check_fields(api: httpx.Client) -> None:
     [existing] = create(api, "Accounts", {"Account_Name": "Acme", "Account_Number": "A-1"})
-    response = api.post("/crm/v8/Accounts/upsert", json={
-        "data": [{"Account_Name": "Acme Renamed", "Account_Number": "a-1"}],
-        "duplicate_check_fields": ["Account_Number"],
-    })  # fmt: skip
+    response = api.post(
+        "/crm/v8/Accounts/upsert",
+        json={
+            "data": [{"Account_Name": "Acme Renamed", "Account_Number": "a-1"}],
+            "duplicate_check_fields": ["Account_Number"],
+        },
+    )
     assert response.status_code == 201, response.text
     item = response.json()["data"][0]
     assert (item["action"], item["duplicate_field"]) == ("update", "Account_Number")
@@ -355,10 +425,13 @@ def test_an_upsert_uses_custom_duplicate_check_fields(api: httpx.Client) -> None
 
 def test_an_upsert_on_a_number_field_matches_the_numeric_value(api: httpx.Client) -> None:
     [existing] = create(api, "Accounts", {"Account_Name": "Acme", "Employees": 42})
-    response = api.post("/crm/v8/Accounts/upsert", json={
-        "data": [{"Account_Name": "Acme 42", "Employees": "42"}],
-        "duplicate_check_fields": ["Employees"],
-    })  # fmt: skip
+    response = api.post(
+        "/crm/v8/Accounts/upsert",
+        json={
+            "data": [{"Account_Name": "Acme 42", "Employees": "42"}],
+            "duplicate_check_fields": ["Employees"],
+        },
+    )
     assert response.status_code == 201, response.text
     assert response.json()["data"][0]["details"]["id"] == existing
 
@@ -379,11 +452,16 @@ def test_an_upsert_with_unusable_duplicate_check_fields_is_refused(
 def test_an_upsert_with_a_value_of_the_wrong_type_in_the_check_field_fails_alone(
     api: httpx.Client, app: Secteur
 ) -> None:
-    response = api.post("/crm/v8/Accounts/upsert", json={
-        "data": [{"Account_Name": "Ok", "Employees": 3},
-                 {"Account_Name": "Bad", "Employees": "many"}],
-        "duplicate_check_fields": ["Employees"],
-    })  # fmt: skip
+    response = api.post(
+        "/crm/v8/Accounts/upsert",
+        json={
+            "data": [
+                {"Account_Name": "Ok", "Employees": 3},
+                {"Account_Name": "Bad", "Employees": "many"},
+            ],
+            "duplicate_check_fields": ["Employees"],
+        },
+    )
     assert response.status_code == 207, response.text
     item = response.json()["data"][1]
     assert (item["code"], item["details"]["api_name"]) == ("INVALID_DATA", "Employees")
@@ -430,8 +508,9 @@ def test_deleting_one_record_through_its_path_removes_it(api: httpx.Client) -> N
 def test_a_batch_delete_answers_per_id_and_removes_only_known_ids(
     api: httpx.Client, app: Secteur
 ) -> None:
-    a, b, keep = create(api, "Accounts", {"Account_Name": "A"}, {"Account_Name": "B"},
-                        {"Account_Name": "Keep"})  # fmt: skip
+    a, b, keep = create(
+        api, "Accounts", {"Account_Name": "A"}, {"Account_Name": "B"}, {"Account_Name": "Keep"}
+    )
     unknown = str(int(keep) + 1000)
     response = api.delete("/crm/v8/Accounts", params={"ids": f"{a},{unknown},{b}"})
     assert response.status_code == 207, response.text
@@ -490,10 +569,17 @@ def _deal(api: httpx.Client, **values: object) -> str:
     return record_id
 
 
-@pytest.mark.parametrize(("stage", "probability"), [
-    ("Qualification", 10), ("Needs Analysis", 20), ("Perception Analysis", 70),
-    ("Negotiation/Review", 90), ("Closed Won", 100), ("Closed Lost to Competition", 0),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("stage", "probability"),
+    [
+        ("Qualification", 10),
+        ("Needs Analysis", 20),
+        ("Perception Analysis", 70),
+        ("Negotiation/Review", 90),
+        ("Closed Won", 100),
+        ("Closed Lost to Competition", 0),
+    ],
+)
 def test_a_deals_probability_defaults_from_its_stage(
     api: httpx.Client, stage: str, probability: int
 ) -> None:
@@ -556,11 +642,16 @@ def test_an_owner_that_is_inactive_or_unknown_is_invalid_data(
     gone = make_user(app, "gone@acme.test", root_role(app))
     deactivate(app, gone)
     before = snapshot(app)
-    response = api.post("/crm/v8/Accounts", json={"data": [
-        {"Account_Name": "A", "Owner": {"id": str(gone)}},
-        {"Account_Name": "B", "Owner": {"id": "12345"}},
-        {"Account_Name": "C", "Owner": "not an id"},
-    ]})  # fmt: skip
+    response = api.post(
+        "/crm/v8/Accounts",
+        json={
+            "data": [
+                {"Account_Name": "A", "Owner": {"id": str(gone)}},
+                {"Account_Name": "B", "Owner": {"id": "12345"}},
+                {"Account_Name": "C", "Owner": "not an id"},
+            ]
+        },
+    )
     assert response.status_code == 400
     for index, item in enumerate(response.json()["data"]):
         assert item["code"] == "INVALID_DATA"
@@ -582,11 +673,16 @@ def test_changing_the_owner_is_recorded_and_answered(api: httpx.Client, app: Sec
 
 def test_a_lookup_to_a_missing_record_is_invalid_data(api: httpx.Client, app: Secteur) -> None:
     [account] = create(api, "Accounts", {"Account_Name": "A"})
-    response = api.post("/crm/v8/Contacts", json={"data": [
-        {"Last_Name": "Good", "Account_Name": {"id": account}},
-        {"Last_Name": "Bad", "Account_Name": {"id": str(int(account) + 999)}},
-        {"Last_Name": "Worse", "Account_Name": {"id": "abc"}},
-    ]})  # fmt: skip
+    response = api.post(
+        "/crm/v8/Contacts",
+        json={
+            "data": [
+                {"Last_Name": "Good", "Account_Name": {"id": account}},
+                {"Last_Name": "Bad", "Account_Name": {"id": str(int(account) + 999)}},
+                {"Last_Name": "Worse", "Account_Name": {"id": "abc"}},
+            ]
+        },
+    )
     assert response.status_code == 207
     items = response.json()["data"]
     assert items[0]["code"] == "SUCCESS"

@@ -26,8 +26,9 @@ def root_id(api: httpx.Client) -> str:
 
 
 def create(api: httpx.Client, name: str, parent: str, **extra: Any) -> str:
-    response = api.post(ROLES, json={"roles": [{"name": name, "reporting_to": {"id": parent},
-                                                **extra}]})  # fmt: skip
+    response = api.post(
+        ROLES, json={"roles": [{"name": name, "reporting_to": {"id": parent}, **extra}]}
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["roles"][0]["details"]["id"])
 
@@ -44,8 +45,7 @@ def parent_of(api: httpx.Client, role_id: str) -> str | None:
     return None if parent is None else str(parent["id"])
 
 
-def update(api: httpx.Client, role_id: str, item: dict[str, Any],
-           **headers: str) -> httpx.Response:  # fmt: skip
+def update(api: httpx.Client, role_id: str, item: dict[str, Any], **headers: str) -> httpx.Response:
     return api.put(f"{ROLES}/{role_id}", json={"roles": [item]}, headers=headers)
 
 
@@ -57,9 +57,19 @@ def item_code(response: httpx.Response) -> str:
 def user_with_role(api: httpx.Client, email: str, role: str) -> str:
     profiles = api.get("/crm/v8/settings/profiles").json()["profiles"]
     standard = next(p["id"] for p in profiles if p["name"] == "Standard")
-    response = api.post(USERS, json={"users": [{"last_name": "X", "email": email,
-                                                "role": {"id": role},
-                                                "profile": {"id": standard}}]})  # fmt: skip
+    response = api.post(
+        USERS,
+        json={
+            "users": [
+                {
+                    "last_name": "X",
+                    "email": email,
+                    "role": {"id": role},
+                    "profile": {"id": standard},
+                }
+            ]
+        },
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["users"][0]["details"]["id"])
 
@@ -84,10 +94,16 @@ def test_a_role_is_read_by_id_with_an_etag_and_its_version(api: httpx.Client) ->
     sales = create(api, "Sales", root_id(api), description="Sells")
     response = api.get(f"{ROLES}/{sales}")
     [role] = response.json()["roles"]
-    assert role == {"id": sales, "name": "Sales", "display_label": "Sales",
-                    "reporting_to": {"id": root_id(api), "name": "CEO"},
-                    "share_with_peers": False, "description": "Sells", "admin_user": False,
-                    "$version": 1}  # fmt: skip
+    assert role == {
+        "id": sales,
+        "name": "Sales",
+        "display_label": "Sales",
+        "reporting_to": {"id": root_id(api), "name": "CEO"},
+        "share_with_peers": False,
+        "description": "Sells",
+        "admin_user": False,
+        "$version": 1,
+    }
     assert response.headers["etag"] == '"1"'
 
 
@@ -118,25 +134,41 @@ def test_roles_are_listed_with_their_parents(api: httpx.Client) -> None:
 
 def test_several_roles_can_be_created_in_one_call(api: httpx.Client) -> None:
     root = root_id(api)
-    response = api.post(ROLES, json={"roles": [{"name": "A", "reporting_to": {"id": root}},
-                                               {"name": "B", "reporting_to": root}]})  # fmt: skip
+    response = api.post(
+        ROLES,
+        json={
+            "roles": [
+                {"name": "A", "reporting_to": {"id": root}},
+                {"name": "B", "reporting_to": root},
+            ]
+        },
+    )
     assert response.status_code == 201
     assert set(all_roles(api)) == {"CEO", "A", "B"}
 
 
-@pytest.mark.parametrize(("item", "code", "api_name"), [
-    ({"name": "Sales"}, "MANDATORY_NOT_FOUND", "reporting_to"),
-    ({"name": "Sales", "reporting_to": None}, "MANDATORY_NOT_FOUND", "reporting_to"),
-    ({"name": "Sales", "reporting_to": {"id": "424242"}}, "INVALID_DATA", "reporting_to"),
-    ({"name": "Sales", "reporting_to": {"id": "abc"}}, "INVALID_DATA", "reporting_to"),
-    ({"reporting_to": "ROOT"}, "MANDATORY_NOT_FOUND", "name"),
-    ({"name": "  ", "reporting_to": "ROOT"}, "MANDATORY_NOT_FOUND", "name"),
-    ({"name": "x" * 51, "reporting_to": "ROOT"}, "INVALID_DATA", "name"),
-    ({"name": "Sales", "reporting_to": "ROOT", "share_with_peers": "yes"}, "INVALID_DATA",
-     "share_with_peers"),
-    ({"name": "Sales", "reporting_to": "ROOT", "description": "x" * 251}, "INVALID_DATA",
-     "description"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("item", "code", "api_name"),
+    [
+        ({"name": "Sales"}, "MANDATORY_NOT_FOUND", "reporting_to"),
+        ({"name": "Sales", "reporting_to": None}, "MANDATORY_NOT_FOUND", "reporting_to"),
+        ({"name": "Sales", "reporting_to": {"id": "424242"}}, "INVALID_DATA", "reporting_to"),
+        ({"name": "Sales", "reporting_to": {"id": "abc"}}, "INVALID_DATA", "reporting_to"),
+        ({"reporting_to": "ROOT"}, "MANDATORY_NOT_FOUND", "name"),
+        ({"name": "  ", "reporting_to": "ROOT"}, "MANDATORY_NOT_FOUND", "name"),
+        ({"name": "x" * 51, "reporting_to": "ROOT"}, "INVALID_DATA", "name"),
+        (
+            {"name": "Sales", "reporting_to": "ROOT", "share_with_peers": "yes"},
+            "INVALID_DATA",
+            "share_with_peers",
+        ),
+        (
+            {"name": "Sales", "reporting_to": "ROOT", "description": "x" * 251},
+            "INVALID_DATA",
+            "description",
+        ),
+    ],
+)
 def test_a_bad_role_is_refused_per_item_and_nothing_is_created(
     api: httpx.Client, item: dict[str, Any], code: str, api_name: str
 ) -> None:
@@ -192,8 +224,9 @@ def test_peers_see_each_other_records_only_when_their_role_shares_with_peers(
     user_with_role(api, "bob@acme.test", sales)
     ann, bob = token_for(app, "ann@acme.test"), token_for(app, "bob@acme.test")
     headers = {"Authorization": f"Zoho-oauthtoken {ann}"}
-    created = httpx.post(f"{base_url}/crm/v8/Accounts", headers=headers,
-                         json={"data": [{"Account_Name": "Ann's"}]})  # fmt: skip
+    created = httpx.post(
+        f"{base_url}/crm/v8/Accounts", headers=headers, json={"data": [{"Account_Name": "Ann's"}]}
+    )
     assert created.status_code == 201
     assert accounts_seen_by(base_url, bob) == []
     assert update(api, sales, {"share_with_peers": True}).status_code == 200
@@ -278,9 +311,16 @@ def test_a_role_other_than_the_root_cannot_lose_its_parent(api: httpx.Client) ->
 def test_roles_can_be_updated_in_bulk(api: httpx.Client) -> None:
     sales = create(api, "Sales", root_id(api))
     support = create(api, "Support", root_id(api))
-    response = api.put(ROLES, json={"roles": [{"id": sales, "share_with_peers": True},
-                                              {"id": support, "description": "Helps"},
-                                              {"name": "No id"}]})  # fmt: skip
+    response = api.put(
+        ROLES,
+        json={
+            "roles": [
+                {"id": sales, "share_with_peers": True},
+                {"id": support, "description": "Helps"},
+                {"name": "No id"},
+            ]
+        },
+    )
     assert response.status_code == 207
     assert [r["code"] for r in response.json()["roles"]] == [
         "SUCCESS",
@@ -343,8 +383,9 @@ def test_users_moved_by_a_role_deletion_get_a_new_version(api: httpx.Client) -> 
     user_etag = api.get(f"{USERS}/{bob}").headers["etag"]
     role_etag = api.get(f"{ROLES}/{rep}").headers["etag"]
     api.delete(f"{ROLES}/{sales}", params={"transfer_to_id": root})
-    stale_user = api.put(f"{USERS}/{bob}", json={"users": [{"role": {"id": rep}}]},
-                         headers={"If-Match": user_etag})  # fmt: skip
+    stale_user = api.put(
+        f"{USERS}/{bob}", json={"users": [{"role": {"id": rep}}]}, headers={"If-Match": user_etag}
+    )
     stale_role = update(api, rep, {"name": "Renamed"}, **{"If-Match": role_etag})
     assert (stale_user.status_code, stale_role.status_code) == (409, 409)
 
@@ -407,8 +448,9 @@ def standard_token(api: httpx.Client, app: Secteur) -> str:
     return token_for(app, "bob@acme.test")
 
 
-def test_a_standard_user_may_read_roles_but_not_change_them(api: httpx.Client, app: Secteur,
-                                                            base_url: str) -> None:  # fmt: skip
+def test_a_standard_user_may_read_roles_but_not_change_them(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     root = root_id(api)
     sales = create(api, "Sales", root)
     headers = {"Authorization": f"Zoho-oauthtoken {standard_token(api, app)}"}
@@ -425,8 +467,9 @@ def test_a_standard_user_may_read_roles_but_not_change_them(api: httpx.Client, a
     assert set(all_roles(api)) == {"CEO", "Sales"}
 
 
-def test_a_roles_read_scope_cannot_write_roles(app: Secteur, api: httpx.Client,
-                                               base_url: str) -> None:  # fmt: skip
+def test_a_roles_read_scope_cannot_write_roles(
+    app: Secteur, api: httpx.Client, base_url: str
+) -> None:
     token = token_for(app, ADMIN_EMAIL, "ZohoCRM.settings.roles.READ")
     root = root_id(api)
     with httpx.Client(

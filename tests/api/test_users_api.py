@@ -24,11 +24,16 @@ def root_role_id(api: httpx.Client) -> str:
     return str(next(r["id"] for r in roles if r["reporting_to"] is None))
 
 
-def new_user(api: httpx.Client, email: str, *, profile: str = "Standard",
-             **extra: Any) -> dict[str, Any]:  # fmt: skip
-    return {"last_name": email.split("@")[0].title(), "email": email,
-            "role": {"id": root_role_id(api)}, "profile": {"id": profile_id(api, profile)},
-            **extra}  # fmt: skip
+def new_user(
+    api: httpx.Client, email: str, *, profile: str = "Standard", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "last_name": email.split("@")[0].title(),
+        "email": email,
+        "role": {"id": root_role_id(api)},
+        "profile": {"id": profile_id(api, profile)},
+        **extra,
+    }
 
 
 def create(api: httpx.Client, email: str, *, profile: str = "Standard", **extra: Any) -> str:
@@ -45,8 +50,9 @@ def get(api: httpx.Client, user_id: str) -> dict[str, Any]:
 
 
 def as_user(base_url: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url, headers={"Authorization": f"Zoho-oauthtoken {token}"},
-                        timeout=30)  # fmt: skip
+    return httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Zoho-oauthtoken {token}"}, timeout=30
+    )
 
 
 def listed(api: httpx.Client, user_type: str) -> list[str]:
@@ -72,8 +78,9 @@ def test_current_user_is_the_caller_with_role_and_profile(api: httpx.Client) -> 
     assert isinstance(me["id"], str) and me["id"].isdigit()
 
 
-def test_current_user_is_whoever_holds_the_token(api: httpx.Client, app: Secteur,
-                                                 base_url: str) -> None:  # fmt: skip
+def test_current_user_is_whoever_holds_the_token(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     create(api, "bob@acme.test")
     with as_user(base_url, token_for(app, "bob@acme.test")) as bob:
         [me] = bob.get(USERS, params={"type": "CurrentUser"}).json()["users"]
@@ -92,8 +99,7 @@ def test_user_types_select_by_status_and_profile(api: httpx.Client) -> None:
 
     everyone = [ADMIN_EMAIL, "active@acme.test", "inactive@acme.test", "second.admin@acme.test"]
     assert listed(api, "AllUsers") == everyone
-    assert listed(api, "ActiveUsers") == [ADMIN_EMAIL, "active@acme.test",
-                                          "second.admin@acme.test"]  # fmt: skip
+    assert listed(api, "ActiveUsers") == [ADMIN_EMAIL, "active@acme.test", "second.admin@acme.test"]
     assert listed(api, "DeactiveUsers") == ["inactive@acme.test"]
     assert listed(api, "DeletedUsers") == ["deleted@acme.test"]
     assert listed(api, "AdminUsers") == [ADMIN_EMAIL, "second.admin@acme.test"]
@@ -133,8 +139,9 @@ def test_a_page_past_the_end_is_204_without_a_body(api: httpx.Client) -> None:
     assert response.status_code == 204 and response.content == b""
 
 
-@pytest.mark.parametrize("params", [{"per_page": 0}, {"per_page": 201}, {"page": 0},
-                                    {"ids": "12,abc"}, {"page": "x"}])  # fmt: skip
+@pytest.mark.parametrize(
+    "params", [{"per_page": 0}, {"per_page": 201}, {"page": 0}, {"ids": "12,abc"}, {"page": "x"}]
+)
 def test_bad_paging_parameters_are_refused_with_a_zoho_error(
     api: httpx.Client, params: dict[str, Any]
 ) -> None:
@@ -181,8 +188,9 @@ def test_a_user_id_that_is_not_a_number_is_invalid_data(api: httpx.Client) -> No
 # --- creating -----------------------------------------------------------------------------
 
 
-def test_a_created_user_is_active_at_once_and_can_get_a_token(api: httpx.Client, app: Secteur,
-                                                              base_url: str) -> None:  # fmt: skip
+def test_a_created_user_is_active_at_once_and_can_get_a_token(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     response = api.post(USERS, json={"users": [new_user(api, "bob@acme.test")]})
     assert response.status_code == 201
     [item] = response.json()["users"]
@@ -249,10 +257,17 @@ def test_an_unknown_role_or_profile_is_invalid_data(api: httpx.Client, key: str)
     assert listed(api, "AllUsers") == [ADMIN_EMAIL]
 
 
-@pytest.mark.parametrize(("key", "value"), [("email", "not-an-email"), ("role", {"id": "abc"}),
-                                            ("first_name", 12), ("last_name", "x" * 101),
-                                            ("time_zone", "Mars/Olympus"),
-                                            ("status", "sleeping")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("email", "not-an-email"),
+        ("role", {"id": "abc"}),
+        ("first_name", 12),
+        ("last_name", "x" * 101),
+        ("time_zone", "Mars/Olympus"),
+        ("status", "sleeping"),
+    ],
+)
 def test_bad_values_are_invalid_data_and_nothing_is_created(
     api: httpx.Client, key: str, value: Any
 ) -> None:
@@ -311,8 +326,9 @@ def test_an_update_changes_only_the_keys_sent(api: httpx.Client) -> None:
 def test_users_are_updated_in_bulk_by_id(api: httpx.Client) -> None:
     bob = create(api, "bob@acme.test")
     carol = create(api, "carol@acme.test")
-    response = api.put(USERS, json={"users": [{"id": bob, "last_name": "B"},
-                                              {"id": carol, "last_name": "C"}]})  # fmt: skip
+    response = api.put(
+        USERS, json={"users": [{"id": bob, "last_name": "B"}, {"id": carol, "last_name": "C"}]}
+    )
     assert response.status_code == 200
     assert (get(api, bob)["last_name"], get(api, carol)["last_name"]) == ("B", "C")
 
@@ -366,15 +382,18 @@ def test_a_standard_user_may_change_their_own_name_but_not_their_profile(
         assert (
             client.put(f"{USERS}/{bob}", json={"users": [{"first_name": "B"}]}).status_code == 200
         )
-        refused = client.put(f"{USERS}/{bob}", json={"users": [
-            {"profile": {"id": profile_id(api, "Administrator")}}]})  # fmt: skip
+        refused = client.put(
+            f"{USERS}/{bob}",
+            json={"users": [{"profile": {"id": profile_id(api, "Administrator")}}]},
+        )
     assert refused.status_code == 403
     assert refused.json()["code"] == "NO_PERMISSION"
     assert get(api, bob)["profile"]["name"] == "Standard"
 
 
-def test_a_deactivated_user_token_stops_working(api: httpx.Client, app: Secteur,
-                                                base_url: str) -> None:  # fmt: skip
+def test_a_deactivated_user_token_stops_working(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     bob = create(api, "bob@acme.test")
     with as_user(base_url, token_for(app, "bob@acme.test")) as client:
         assert client.get(USERS, params={"type": "CurrentUser"}).status_code == 200
@@ -422,8 +441,9 @@ def test_the_last_active_administrator_cannot_lose_the_administrator_profile(
     api: httpx.Client,
 ) -> None:
     me = api.get(USERS, params={"type": "CurrentUser"}).json()["users"][0]["id"]
-    response = api.put(f"{USERS}/{me}", json={"users": [
-        {"profile": {"id": profile_id(api, "Standard")}}]})  # fmt: skip
+    response = api.put(
+        f"{USERS}/{me}", json={"users": [{"profile": {"id": profile_id(api, "Standard")}}]}
+    )
     assert response.status_code == 400
     assert response.json()["users"][0]["code"] == "NOT_ALLOWED"
     assert get(api, me)["profile"]["name"] == "Administrator"
@@ -432,8 +452,9 @@ def test_the_last_active_administrator_cannot_lose_the_administrator_profile(
 def test_an_administrator_may_step_down_when_another_remains(api: httpx.Client) -> None:
     me = api.get(USERS, params={"type": "CurrentUser"}).json()["users"][0]["id"]
     create(api, "other.admin@acme.test", profile="Administrator")
-    response = api.put(f"{USERS}/{me}", json={"users": [
-        {"profile": {"id": profile_id(api, "Standard")}}]})  # fmt: skip
+    response = api.put(
+        f"{USERS}/{me}", json={"users": [{"profile": {"id": profile_id(api, "Standard")}}]}
+    )
     assert response.status_code == 200
     assert get(api, me)["profile"]["name"] == "Standard"
 
@@ -447,10 +468,15 @@ def test_an_administrator_may_deactivate_another_administrator(api: httpx.Client
 def test_a_stale_if_match_is_refused_with_409_and_changes_nothing(api: httpx.Client) -> None:
     bob = create(api, "bob@acme.test")
     etag = api.get(f"{USERS}/{bob}").headers["etag"]
-    assert api.put(f"{USERS}/{bob}", json={"users": [{"first_name": "One"}]},
-                   headers={"If-Match": etag}).status_code == 200  # fmt: skip
-    stale = api.put(f"{USERS}/{bob}", json={"users": [{"first_name": "Two"}]},
-                    headers={"If-Match": etag})  # fmt: skip
+    assert (
+        api.put(
+            f"{USERS}/{bob}", json={"users": [{"first_name": "One"}]}, headers={"If-Match": etag}
+        ).status_code
+        == 200
+    )
+    stale = api.put(
+        f"{USERS}/{bob}", json={"users": [{"first_name": "Two"}]}, headers={"If-Match": etag}
+    )
     assert stale.status_code == 409
     assert stale.json()["code"] == "CONFLICT" and stale.json()["status"] == "error"
     assert get(api, bob)["first_name"] == "One"
@@ -459,8 +485,9 @@ def test_a_stale_if_match_is_refused_with_409_and_changes_nothing(api: httpx.Cli
 def test_a_current_if_match_is_accepted(api: httpx.Client) -> None:
     bob = create(api, "bob@acme.test")
     etag = api.get(f"{USERS}/{bob}").headers["etag"]
-    response = api.put(f"{USERS}/{bob}", json={"users": [{"first_name": "One"}]},
-                       headers={"If-Match": etag})  # fmt: skip
+    response = api.put(
+        f"{USERS}/{bob}", json={"users": [{"first_name": "One"}]}, headers={"If-Match": etag}
+    )
     assert response.status_code == 200
     assert api.get(f"{USERS}/{bob}").headers["etag"] != etag
 
@@ -474,8 +501,9 @@ def test_an_update_of_an_unknown_user_is_invalid_data(api: httpx.Client) -> None
 # --- deleting -----------------------------------------------------------------------------
 
 
-def test_a_deleted_user_can_no_longer_act_and_leaves_the_lists(api: httpx.Client, app: Secteur,
-                                                               base_url: str) -> None:  # fmt: skip
+def test_a_deleted_user_can_no_longer_act_and_leaves_the_lists(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     bob = create(api, "bob@acme.test")
     with as_user(base_url, token_for(app, "bob@acme.test")) as client:
         response = api.delete(f"{USERS}/{bob}")
@@ -506,18 +534,23 @@ def test_nobody_can_delete_themselves(api: httpx.Client) -> None:
 
 def user_manager_profile(api: httpx.Client) -> str:
     """A custom, non-administrator profile that may manage users."""
-    cloned = api.post(f"/crm/v8/settings/profiles/{profile_id(api, 'Standard')}/actions/clone",
-                      json={"profiles": [{"name": "User Managers"}]})  # fmt: skip
+    cloned = api.post(
+        f"/crm/v8/settings/profiles/{profile_id(api, 'Standard')}/actions/clone",
+        json={"profiles": [{"name": "User Managers"}]},
+    )
     assert cloned.status_code == 201, cloned.text
     new_id = cloned.json()["profiles"][0]["details"]["id"]
-    granted = api.put(f"/crm/v8/settings/profiles/{new_id}", json={"profiles": [
-        {"permissions_details": [{"name": "manage_users", "enabled": True}]}]})  # fmt: skip
+    granted = api.put(
+        f"/crm/v8/settings/profiles/{new_id}",
+        json={"profiles": [{"permissions_details": [{"name": "manage_users", "enabled": True}]}]},
+    )
     assert granted.status_code == 200, granted.text
     return str(new_id)
 
 
-def test_a_user_manager_may_manage_standard_users(api: httpx.Client, app: Secteur,
-                                                  base_url: str) -> None:  # fmt: skip
+def test_a_user_manager_may_manage_standard_users(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     user_manager_profile(api)
     create(api, "manager@acme.test", profile="User Managers")
     with as_user(base_url, token_for(app, "manager@acme.test")) as client:
@@ -528,15 +561,17 @@ def test_a_user_manager_may_manage_standard_users(api: httpx.Client, app: Secteu
     assert (created.status_code, renamed.status_code, deleted.status_code) == (201, 200, 200)
 
 
-def test_a_user_manager_cannot_make_anyone_an_administrator(api: httpx.Client, app: Secteur,
-                                                            base_url: str) -> None:  # fmt: skip
+def test_a_user_manager_cannot_make_anyone_an_administrator(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     user_manager_profile(api)
     manager = create(api, "manager@acme.test", profile="User Managers")
     admin_profile = {"profile": {"id": profile_id(api, "Administrator")}}
     with as_user(base_url, token_for(app, "manager@acme.test")) as client:
         promoted = client.put(f"{USERS}/{manager}", json={"users": [admin_profile]})
-        created = client.post(USERS, json={"users": [
-            new_user(api, "mole@acme.test", profile="Administrator")]})  # fmt: skip
+        created = client.post(
+            USERS, json={"users": [new_user(api, "mole@acme.test", profile="Administrator")]}
+        )
     for response in (promoted, created):
         assert response.status_code == 403
         assert response.json()["code"] == "NO_PERMISSION"
@@ -554,10 +589,11 @@ def test_a_user_manager_cannot_change_deactivate_or_delete_an_administrator(
         refused = [
             client.put(f"{USERS}/{me}", json={"users": [{"status": "inactive"}]}),
             client.put(f"{USERS}/{me}", json={"users": [{"email": "mole@acme.test"}]}),
-            client.put(f"{USERS}/{me}", json={"users": [
-                {"profile": {"id": profile_id(api, "Standard")}}]}),
+            client.put(
+                f"{USERS}/{me}", json={"users": [{"profile": {"id": profile_id(api, "Standard")}}]}
+            ),
             client.delete(f"{USERS}/{me}"),
-        ]  # fmt: skip
+        ]
     for response in refused:
         assert response.status_code == 403
         assert response.json()["code"] == "NO_PERMISSION"
@@ -578,8 +614,9 @@ def test_an_unknown_user_cannot_be_deleted(api: httpx.Client) -> None:
 # --- who may -----------------------------------------------------------------------------
 
 
-def test_a_standard_user_cannot_create_users(api: httpx.Client, app: Secteur,
-                                             base_url: str) -> None:  # fmt: skip
+def test_a_standard_user_cannot_create_users(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     create(api, "bob@acme.test")
     with as_user(base_url, token_for(app, "bob@acme.test")) as client:
         response = client.post(USERS, json={"users": [new_user(api, "carol@acme.test")]})
@@ -588,8 +625,9 @@ def test_a_standard_user_cannot_create_users(api: httpx.Client, app: Secteur,
     assert listed(api, "AllUsers") == [ADMIN_EMAIL, "bob@acme.test"]
 
 
-def test_a_standard_user_cannot_change_or_delete_others(api: httpx.Client, app: Secteur,
-                                                        base_url: str) -> None:  # fmt: skip
+def test_a_standard_user_cannot_change_or_delete_others(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     create(api, "bob@acme.test")
     carol = create(api, "carol@acme.test")
     with as_user(base_url, token_for(app, "bob@acme.test")) as client:
@@ -600,8 +638,9 @@ def test_a_standard_user_cannot_change_or_delete_others(api: httpx.Client, app: 
     assert get(api, carol)["status"] == "active"
 
 
-def test_a_users_read_scope_can_read_but_not_write(api: httpx.Client, app: Secteur,
-                                                   base_url: str) -> None:  # fmt: skip
+def test_a_users_read_scope_can_read_but_not_write(
+    api: httpx.Client, app: Secteur, base_url: str
+) -> None:
     with as_user(base_url, token_for(app, ADMIN_EMAIL, "ZohoCRM.users.READ")) as client:
         assert client.get(USERS).status_code == 200
         refused = [

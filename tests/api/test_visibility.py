@@ -32,13 +32,16 @@ def account(api: httpx.Client) -> str:
     return record_id
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/crm/v8/Accounts"),
-    ("GET", "/crm/v8/Accounts/{id}"),
-    ("GET", "/crm/v8/Accounts/search?word=acme"),
-    ("GET", "/crm/v8/Accounts/actions/count"),
-    ("GET", "/crm/v8/Accounts/deleted"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/crm/v8/Accounts"),
+        ("GET", "/crm/v8/Accounts/{id}"),
+        ("GET", "/crm/v8/Accounts/search?word=acme"),
+        ("GET", "/crm/v8/Accounts/actions/count"),
+        ("GET", "/crm/v8/Accounts/deleted"),
+    ],
+)
 def test_a_read_scope_on_accounts_reads_accounts(
     app: Secteur, base_url: str, account: str, method: str, path: str
 ) -> None:
@@ -47,22 +50,25 @@ def test_a_read_scope_on_accounts_reads_accounts(
         assert response.status_code in (200, 204), response.text
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("POST", "/crm/v8/Accounts", {"data": [{"Account_Name": "New"}]}),
-    ("PUT", "/crm/v8/Accounts", {"data": [{"id": "{id}", "Account_Name": "New"}]}),
-    ("PUT", "/crm/v8/Accounts/{id}", {"data": [{"Account_Name": "New"}]}),
-    ("POST", "/crm/v8/Accounts/upsert", {"data": [{"Account_Name": "Acme"}]}),
-    ("DELETE", "/crm/v8/Accounts/{id}", None),
-    ("DELETE", "/crm/v8/Accounts?ids={id}", None),
-    ("GET", "/crm/v8/Deals", None),
-    ("GET", "/crm/v8/Deals/actions/count", None),
-    ("GET", "/crm/v8/Accounts/{id}/Contacts", None),
-    ("POST", "/crm/v8/Deals", {"data": [{"Deal_Name": "D"}]}),
-    ("GET", "/crm/v8/settings/roles", None),
-    ("GET", "/crm/v8/settings/fields?module=Accounts", None),
-    ("GET", "/crm/v8/users", None),
-    ("GET", "/crm/v8/org", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/crm/v8/Accounts", {"data": [{"Account_Name": "New"}]}),
+        ("PUT", "/crm/v8/Accounts", {"data": [{"id": "{id}", "Account_Name": "New"}]}),
+        ("PUT", "/crm/v8/Accounts/{id}", {"data": [{"Account_Name": "New"}]}),
+        ("POST", "/crm/v8/Accounts/upsert", {"data": [{"Account_Name": "Acme"}]}),
+        ("DELETE", "/crm/v8/Accounts/{id}", None),
+        ("DELETE", "/crm/v8/Accounts?ids={id}", None),
+        ("GET", "/crm/v8/Deals", None),
+        ("GET", "/crm/v8/Deals/actions/count", None),
+        ("GET", "/crm/v8/Accounts/{id}/Contacts", None),
+        ("POST", "/crm/v8/Deals", {"data": [{"Deal_Name": "D"}]}),
+        ("GET", "/crm/v8/settings/roles", None),
+        ("GET", "/crm/v8/settings/fields?module=Accounts", None),
+        ("GET", "/crm/v8/users", None),
+        ("GET", "/crm/v8/org", None),
+    ],
+)
 def test_a_read_scope_on_accounts_is_refused_anything_else_with_401(
     app: Secteur, base_url: str, account: str, method: str, path: str, body: dict | None
 ) -> None:
@@ -75,8 +81,11 @@ def test_a_read_scope_on_accounts_is_refused_anything_else_with_401(
 
 
 def _fill(body: dict, record_id: str) -> dict:
-    return {"data": [{k: (record_id if v == "{id}" else v) for k, v in item.items()}
-                     for item in body["data"]]}  # fmt: skip
+    return {
+        "data": [
+            {k: (record_id if v == "{id}" else v) for k, v in item.items()} for item in body["data"]
+        ]
+    }
 
 
 def test_a_create_scope_alone_can_insert_but_not_read(app: Secteur, base_url: str) -> None:
@@ -93,20 +102,40 @@ def standard_user(app: Secteur) -> str:
     return email
 
 
-@pytest.mark.parametrize(("permission", "method", "path", "body"), [
-    ("Crm_Implied_Delete_Accounts", "DELETE", "/crm/v8/Accounts/{id}", None),
-    ("Crm_Implied_Delete_Accounts", "DELETE", "/crm/v8/Accounts?ids={id}", None),
-    ("Crm_Implied_Edit_Accounts", "PUT", "/crm/v8/Accounts/{id}",
-     {"data": [{"Account_Name": "X"}]}),
-    ("Crm_Implied_Edit_Accounts", "PUT", "/crm/v8/Accounts",
-     {"data": [{"id": "{id}", "Account_Name": "X"}]}),
-    ("Crm_Implied_Edit_Accounts", "POST", "/crm/v8/Accounts/upsert",
-     {"data": [{"Account_Name": "X"}]}),
-    ("Crm_Implied_Create_Accounts", "POST", "/crm/v8/Accounts", {"data": [{"Account_Name": "X"}]}),
-    ("Crm_Implied_View_Accounts", "GET", "/crm/v8/Accounts", None),
-    ("Crm_Implied_View_Accounts", "GET", "/crm/v8/Accounts/{id}", None),
-    ("Crm_Implied_View_Accounts", "GET", "/crm/v8/Accounts/actions/count", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("permission", "method", "path", "body"),
+    [
+        ("Crm_Implied_Delete_Accounts", "DELETE", "/crm/v8/Accounts/{id}", None),
+        ("Crm_Implied_Delete_Accounts", "DELETE", "/crm/v8/Accounts?ids={id}", None),
+        (
+            "Crm_Implied_Edit_Accounts",
+            "PUT",
+            "/crm/v8/Accounts/{id}",
+            {"data": [{"Account_Name": "X"}]},
+        ),
+        (
+            "Crm_Implied_Edit_Accounts",
+            "PUT",
+            "/crm/v8/Accounts",
+            {"data": [{"id": "{id}", "Account_Name": "X"}]},
+        ),
+        (
+            "Crm_Implied_Edit_Accounts",
+            "POST",
+            "/crm/v8/Accounts/upsert",
+            {"data": [{"Account_Name": "X"}]},
+        ),
+        (
+            "Crm_Implied_Create_Accounts",
+            "POST",
+            "/crm/v8/Accounts",
+            {"data": [{"Account_Name": "X"}]},
+        ),
+        ("Crm_Implied_View_Accounts", "GET", "/crm/v8/Accounts", None),
+        ("Crm_Implied_View_Accounts", "GET", "/crm/v8/Accounts/{id}", None),
+        ("Crm_Implied_View_Accounts", "GET", "/crm/v8/Accounts/actions/count", None),
+    ],
+)
 def test_a_profile_without_a_permission_gets_no_permission_and_changes_nothing(
     app: Secteur,
     base_url: str,

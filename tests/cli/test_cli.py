@@ -23,13 +23,17 @@ def secteur_command() -> list[str]:
 
 
 def make_runner(tmp_path: Path, database_url: str) -> Run:
-    env = {**os.environ, "SECTEUR_DATA_DIR": str(tmp_path / "data"),
-           "SECTEUR_DATABASE_URL": database_url,
-           "SECTEUR_SECRET_KEY": "cli-test-secret-0123456789-abcdefghijklmnop"}  # fmt: skip
+    env = {
+        **os.environ,
+        "SECTEUR_DATA_DIR": str(tmp_path / "data"),
+        "SECTEUR_DATABASE_URL": database_url,
+        "SECTEUR_SECRET_KEY": "cli-test-secret-0123456789-abcdefghijklmnop",
+    }
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([*secteur_command(), *args], env=env, capture_output=True,
-                                text=True, timeout=120)  # fmt: skip
+        result = subprocess.run(
+            [*secteur_command(), *args], env=env, capture_output=True, text=True, timeout=120
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"secteur {' '.join(args)} failed: {result.stderr}")
         return result
@@ -61,8 +65,9 @@ def initialised(run: Run) -> Run:
 def test_init_creates_an_org_and_refuses_to_run_twice(run: Run) -> None:
     first = run("init", "--org", "Acme", "--admin-email", ADMIN, "--admin-password", PASSWORD)
     assert first.stdout == ""
-    again = run("init", "--org", "Acme", "--admin-email", ADMIN, "--admin-password", PASSWORD,
-                check=False)  # fmt: skip
+    again = run(
+        "init", "--org", "Acme", "--admin-email", ADMIN, "--admin-password", PASSWORD, check=False
+    )
     assert again.returncode != 0
     assert again.stderr.strip().count("\n") == 0 and "already" in again.stderr
 
@@ -77,8 +82,18 @@ def test_auth_token_prints_the_bare_access_token_and_nothing_else(initialised: R
 def test_auth_client_create_and_grant_print_json(initialised: Run) -> None:
     client = json.loads(initialised("auth", "client", "create", "--name", "Integration").stdout)
     assert client["client_id"].startswith("1000.") and len(client["client_secret"]) >= 32
-    grant = json.loads(initialised("auth", "grant", "--client", client["client_id"], "--user",
-                                   ADMIN, "--scope", "ZohoCRM.modules.ALL").stdout)  # fmt: skip
+    grant = json.loads(
+        initialised(
+            "auth",
+            "grant",
+            "--client",
+            client["client_id"],
+            "--user",
+            ADMIN,
+            "--scope",
+            "ZohoCRM.modules.ALL",
+        ).stdout
+    )
     assert grant["code"].startswith("1000.") and grant["expires_in"] > 0
 
 
@@ -102,8 +117,9 @@ def test_commands_that_need_an_org_say_so_on_an_empty_database(run: Run) -> None
 
 
 def test_user_create_makes_an_active_user_who_can_get_a_token(initialised: Run) -> None:
-    created = json.loads(initialised("user", "create", "--email", "rep@acme.test",
-                                     "--last-name", "Rep").stdout)  # fmt: skip
+    created = json.loads(
+        initialised("user", "create", "--email", "rep@acme.test", "--last-name", "Rep").stdout
+    )
     assert created["email"] == "rep@acme.test" and created["id"].isdigit()
     token = initialised("auth", "token", "--user", "rep@acme.test").stdout.strip()
     assert token.startswith("1000.")
@@ -123,12 +139,25 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
 
 def test_import_then_export_round_trips_the_records(initialised: Run, tmp_path: Path) -> None:
     source = tmp_path / "accounts.csv"
-    _write_csv(source, [
-        {"Account_Name": "Zürich Rück AG", "Billing_Country": "Switzerland", "Industry": "insurance",
-         "Annual_Revenue": "1500000.5", "Employees": "120"},
-        {"Account_Name": 'Quote "and, comma"', "Billing_Country": "France", "Industry": "",
-         "Annual_Revenue": "", "Employees": "7"},
-    ])  # fmt: skip
+    _write_csv(
+        source,
+        [
+            {
+                "Account_Name": "Zürich Rück AG",
+                "Billing_Country": "Switzerland",
+                "Industry": "insurance",
+                "Annual_Revenue": "1500000.5",
+                "Employees": "120",
+            },
+            {
+                "Account_Name": 'Quote "and, comma"',
+                "Billing_Country": "France",
+                "Industry": "",
+                "Annual_Revenue": "",
+                "Employees": "7",
+            },
+        ],
+    )
     result = initialised("import", "Accounts", str(source))
     assert "Imported 2" in result.stderr
     exported = initialised("export", "Accounts").stdout
@@ -141,15 +170,19 @@ def test_import_then_export_round_trips_the_records(initialised: Run, tmp_path: 
     assert by_name["Zürich Rück AG"]["Owner"] == ADMIN
 
 
-def test_a_bad_row_imports_nothing_and_reports_each_bad_row(initialised: Run,
-                                                            tmp_path: Path) -> None:  # fmt: skip
+def test_a_bad_row_imports_nothing_and_reports_each_bad_row(
+    initialised: Run, tmp_path: Path
+) -> None:
     source = tmp_path / "accounts.csv"
-    _write_csv(source, [
-        {"Account_Name": "Good One", "Industry": "Software", "Employees": "3"},
-        {"Account_Name": "", "Industry": "Software", "Employees": "3"},
-        {"Account_Name": "Bad Industry", "Industry": "Alchemy", "Employees": "3"},
-        {"Account_Name": "Bad Number", "Industry": "Software", "Employees": "three"},
-    ])  # fmt: skip
+    _write_csv(
+        source,
+        [
+            {"Account_Name": "Good One", "Industry": "Software", "Employees": "3"},
+            {"Account_Name": "", "Industry": "Software", "Employees": "3"},
+            {"Account_Name": "Bad Industry", "Industry": "Alchemy", "Employees": "3"},
+            {"Account_Name": "Bad Number", "Industry": "Software", "Employees": "three"},
+        ],
+    )
     result = initialised("import", "Accounts", str(source), check=False)
     assert result.returncode != 0
     assert "row 3: Account_Name" in result.stderr
@@ -162,8 +195,10 @@ def test_a_bad_row_imports_nothing_and_reports_each_bad_row(initialised: Run,
 
 def test_partial_import_keeps_the_good_rows(initialised: Run, tmp_path: Path) -> None:
     source = tmp_path / "accounts.csv"
-    _write_csv(source, [{"Account_Name": "Good One", "Employees": "3"},
-                        {"Account_Name": "Bad", "Employees": "x"}])  # fmt: skip
+    _write_csv(
+        source,
+        [{"Account_Name": "Good One", "Employees": "3"}, {"Account_Name": "Bad", "Employees": "x"}],
+    )
     result = initialised("import", "Accounts", str(source), "--partial", check=False)
     assert result.returncode != 0
     assert "Imported 1 record(s); 1 rejected" in result.stderr
@@ -181,10 +216,15 @@ def test_import_refuses_unknown_columns(initialised: Run, tmp_path: Path) -> Non
 def test_serve_refuses_a_missing_or_known_secret(initialised: Run, tmp_path: Path) -> None:
     env_run = subprocess.run(
         [*secteur_command(), "serve", "--port", "1"],
-        env={**os.environ, "SECTEUR_DATA_DIR": str(tmp_path / "data"),
-             "SECTEUR_SECRET_KEY": "changeme"},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        env={
+            **os.environ,
+            "SECTEUR_DATA_DIR": str(tmp_path / "data"),
+            "SECTEUR_SECRET_KEY": "changeme",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert env_run.returncode != 0
     assert "SECTEUR_SECRET_KEY" in env_run.stderr
 
@@ -192,8 +232,13 @@ def test_serve_refuses_a_missing_or_known_secret(initialised: Run, tmp_path: Pat
 def test_on_postgresql_init_import_and_export_work_alike(pg_run: Run, tmp_path: Path) -> None:
     pg_run("init", "--org", "Acme", "--admin-email", ADMIN, "--admin-password", PASSWORD)
     source = tmp_path / "contacts.csv"
-    _write_csv(source, [{"Last_Name": "Ünal", "Email": "u@x.test", "Lead_Source": "chat"},
-                        {"Last_Name": "Smith", "Email": "", "Lead_Source": ""}])  # fmt: skip
+    _write_csv(
+        source,
+        [
+            {"Last_Name": "Ünal", "Email": "u@x.test", "Lead_Source": "chat"},
+            {"Last_Name": "Smith", "Email": "", "Lead_Source": ""},
+        ],
+    )
     assert "Imported 2" in pg_run("import", "Contacts", str(source)).stderr
     rows = list(csv.DictReader(pg_run("export", "Contacts").stdout.splitlines()))
     assert sorted(r["Last_Name"] for r in rows) == ["Smith", "Ünal"]

@@ -33,8 +33,13 @@ def test_demo_serves_a_realistic_org_and_its_printed_token_works(tmp_path: Path)
     env["SECTEUR_DATA_DIR"] = str(tmp_path / "data")
     log = tmp_path / "demo.log"
     with log.open("w") as stderr:
-        process = subprocess.Popen([*secteur_command(), "demo", "--port", str(port)], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=stderr, text=True)  # fmt: skip
+        process = subprocess.Popen(
+            [*secteur_command(), "demo", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(f"{base}/openapi.json", process)
@@ -44,8 +49,10 @@ def test_demo_serves_a_realistic_org_and_its_printed_token_works(tmp_path: Path)
         assert "admin@zylker.example" in printed
         headers = {"Authorization": f"Zoho-oauthtoken {token.group(1)}"}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-            counts = {m: client.get(f"/crm/v8/{m}/actions/count").json()["count"]
-                      for m in ("Accounts", "Contacts", "Deals", "Leads")}  # fmt: skip
+            counts = {
+                m: client.get(f"/crm/v8/{m}/actions/count").json()["count"]
+                for m in ("Accounts", "Contacts", "Deals", "Leads")
+            }
             assert counts["Accounts"] >= 1000 and counts["Contacts"] >= 2000
             assert counts["Deals"] >= 1500 and counts["Leads"] > 0
             users = client.get("/crm/v8/users", params={"type": "ActiveUsers"}).json()["users"]
@@ -57,8 +64,12 @@ def test_demo_serves_a_realistic_org_and_its_printed_token_works(tmp_path: Path)
                 return 0 if role_id is None else 1 + depth(parents[role_id])
 
             assert max(depth(r) for r in parents) >= 3
-            countries = {a["Billing_Country"] for a in client.get(
-                "/crm/v8/Accounts", params={"fields": "Billing_Country"}).json()["data"]}
+            countries = {
+                a["Billing_Country"]
+                for a in client.get(
+                    "/crm/v8/Accounts", params={"fields": "Billing_Country"}
+                ).json()["data"]
+            }
             assert len(countries) >= 4
     finally:
         process.terminate()

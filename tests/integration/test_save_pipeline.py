@@ -29,8 +29,14 @@ class RecordingStep:
     seen: list[tuple[Stage, list[int]]] = field(default_factory=list)
     refuse_name: str | None = None
 
-    def check(self, tx: Tx, actor: Actor, module: Module, before: StoredRecord | None,
-              changes: Mapping[str, Any]) -> Sequence[Problem]:  # fmt: skip
+    def check(
+        self,
+        tx: Tx,
+        actor: Actor,
+        module: Module,
+        before: StoredRecord | None,
+        changes: Mapping[str, Any],
+    ) -> Sequence[Problem]:
         if self.refuse_name is not None and changes.get("Account_Name") == self.refuse_name:
             return [Problem("RECORD_LOCKED", "locked for the test", {"api_name": "Account_Name"})]
         return []
@@ -42,8 +48,9 @@ class RecordingStep:
 
 
 def _admin(tx: Tx) -> Actor:
-    user = next(u for u in tx.state.directory.users.values()
-                if tx.state.directory.profile_of(u).admin)  # fmt: skip
+    user = next(
+        u for u in tx.state.directory.users.values() if tx.state.directory.profile_of(u).admin
+    )
     actor = actor_for(tx.state.directory, user.id)
     assert actor is not None
     return actor
@@ -53,8 +60,14 @@ def _insert(app: Secteur, names: list[str], trigger: list[str] | None = None) ->
     with app.write() as tx:
         module = tx.state.module("Accounts")
         assert module is not None
-        return write_records(tx, _admin(tx), module, [{"Account_Name": n} for n in names],
-                             mode=Mode.INSERT, trigger=trigger)  # fmt: skip
+        return write_records(
+            tx,
+            _admin(tx),
+            module,
+            [{"Account_Name": n} for n in names],
+            mode=Mode.INSERT,
+            trigger=trigger,
+        )
 
 
 def _outbox(app: Secteur) -> list[sa.Row[Any]]:
@@ -157,8 +170,10 @@ def test_concurrent_workers_deliver_each_message_exactly_once(app: Secteur) -> N
             delivered.append(payload["id"])
 
     workers = [Worker(app, {"test.notify": handler}) for _ in range(3)]
-    threads = [threading.Thread(target=lambda w=w: [w.deliver_pending() for _ in range(5)])
-               for w in workers]  # fmt: skip
+    threads = [
+        threading.Thread(target=lambda w=w: [w.deliver_pending() for _ in range(5)])
+        for w in workers
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

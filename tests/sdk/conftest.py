@@ -28,8 +28,9 @@ class Integration:
     refresh_token: str
 
 
-def integration_for(app: Secteur, email: str = ADMIN_EMAIL,
-                    scopes: str = ALL_SCOPES) -> Integration:  # fmt: skip
+def integration_for(
+    app: Secteur, email: str = ADMIN_EMAIL, scopes: str = ALL_SCOPES
+) -> Integration:
     with app.write() as tx:
         client = auth.create_client(tx, "SDK tests")
         refresh = auth.store_refresh_token(tx, client.client_id, email, scopes)
@@ -58,9 +59,11 @@ class SdkSession:
     config: SDKConfig | None = None
 
     def sign_in(self) -> zoho_sdk.MemoryStore:
-        token = zoho_sdk.refresh_token(self.integration.client_id,
-                                       self.integration.client_secret,
-                                       self.integration.refresh_token)  # fmt: skip
+        token = zoho_sdk.refresh_token(
+            self.integration.client_id,
+            self.integration.client_secret,
+            self.integration.refresh_token,
+        )
         return zoho_sdk.initialise(self.base_url, token, self.resources, self.config)
 
 
@@ -73,10 +76,12 @@ def sdk(base_url: str, integration: Integration, sdk_resources: Path) -> SdkSess
 
 
 @pytest.fixture
-def sdk_trusting_picklists(base_url: str, integration: Integration,
-                           sdk_resources: Path) -> SdkSession:  # fmt: skip
+def sdk_trusting_picklists(
+    base_url: str, integration: Integration, sdk_resources: Path
+) -> SdkSession:
     """The SDK with its client-side picklist check off, so the server judges every value."""
-    session = SdkSession(base_url, integration, sdk_resources,
-                         SDKConfig(pick_list_validation=False))  # fmt: skip
+    session = SdkSession(
+        base_url, integration, sdk_resources, SDKConfig(pick_list_validation=False)
+    )
     session.sign_in()
     return session

@@ -44,9 +44,11 @@ def refused_code(response: Any) -> tuple[int, str]:
 
 
 def test_the_refresh_token_flow_signs_the_sdk_in_as_the_tokens_user(
-        base_url: str, integration: Integration, tmp_path: Path) -> None:  # fmt: skip
-    token = z.refresh_token(integration.client_id, integration.client_secret,
-                            integration.refresh_token)  # fmt: skip
+    base_url: str, integration: Integration, tmp_path: Path
+) -> None:
+    token = z.refresh_token(
+        integration.client_id, integration.client_secret, integration.refresh_token
+    )
 
     store = z.initialise(base_url, token, tmp_path / "sdk")
 
@@ -58,12 +60,17 @@ def test_the_refresh_token_flow_signs_the_sdk_in_as_the_tokens_user(
 
 
 def test_the_authorization_code_flow_yields_a_refresh_token_and_works(
-        app: Secteur, base_url: str, tmp_path: Path) -> None:  # fmt: skip
+    app: Secteur, base_url: str, tmp_path: Path
+) -> None:
     with app.write() as tx:
         client = auth.create_client(tx, "SDK grant", redirect_uri="http://localhost/cb")
         code = auth.create_grant(tx, client.client_id, ADMIN_EMAIL, ALL_SCOPES)
-    token = OAuthToken(client_id=client.client_id, client_secret=client.client_secret,
-                       grant_token=code, redirect_url="http://localhost/cb")  # fmt: skip
+    token = OAuthToken(
+        client_id=client.client_id,
+        client_secret=client.client_secret,
+        grant_token=code,
+        redirect_url="http://localhost/cb",
+    )
 
     store = z.initialise(base_url, token, tmp_path / "sdk")
 
@@ -76,20 +83,29 @@ def test_a_grant_code_is_good_only_once(app: Secteur, base_url: str, tmp_path: P
     with app.write() as tx:
         client = auth.create_client(tx, "SDK grant")
         code = auth.create_grant(tx, client.client_id, ADMIN_EMAIL, ALL_SCOPES)
-    z.initialise(base_url, OAuthToken(client_id=client.client_id,
-                                      client_secret=client.client_secret, grant_token=code),
-                 tmp_path / "first")  # fmt: skip
+    z.initialise(
+        base_url,
+        OAuthToken(
+            client_id=client.client_id, client_secret=client.client_secret, grant_token=code
+        ),
+        tmp_path / "first",
+    )
 
     with pytest.raises(SDKException) as raised:
-        z.initialise(base_url, OAuthToken(client_id=client.client_id,
-                                          client_secret=client.client_secret, grant_token=code),
-                     tmp_path / "second")  # fmt: skip
+        z.initialise(
+            base_url,
+            OAuthToken(
+                client_id=client.client_id, client_secret=client.client_secret, grant_token=code
+            ),
+            tmp_path / "second",
+        )
 
     assert raised.value.error_message == "invalid_code"
 
 
 def test_a_wrong_client_secret_fails_initialisation_with_the_servers_error(
-        base_url: str, integration: Integration, tmp_path: Path) -> None:  # fmt: skip
+    base_url: str, integration: Integration, tmp_path: Path
+) -> None:
     token = z.refresh_token(integration.client_id, "not-the-secret", integration.refresh_token)
 
     with pytest.raises(SDKException) as raised:
@@ -99,11 +115,14 @@ def test_a_wrong_client_secret_fails_initialisation_with_the_servers_error(
 
 
 def test_a_refresh_token_revoked_through_the_revoke_endpoint_no_longer_signs_in(
-        base_url: str, integration: Integration, tmp_path: Path) -> None:  # fmt: skip
-    revoked = OAuthToken.revoke_refresh_token(integration.refresh_token,
-                                              f"{base_url}/oauth/v2/token/revoke")  # fmt: skip
-    token = z.refresh_token(integration.client_id, integration.client_secret,
-                            integration.refresh_token)  # fmt: skip
+    base_url: str, integration: Integration, tmp_path: Path
+) -> None:
+    revoked = OAuthToken.revoke_refresh_token(
+        integration.refresh_token, f"{base_url}/oauth/v2/token/revoke"
+    )
+    token = z.refresh_token(
+        integration.client_id, integration.client_secret, integration.refresh_token
+    )
 
     with pytest.raises(SDKException) as raised:
         z.initialise(base_url, token, tmp_path / "sdk")
@@ -113,7 +132,8 @@ def test_a_refresh_token_revoked_through_the_revoke_endpoint_no_longer_signs_in(
 
 
 def test_a_bare_access_token_is_enough_to_use_the_sdk(
-        app: Secteur, base_url: str, tmp_path: Path) -> None:  # fmt: skip
+    app: Secteur, base_url: str, tmp_path: Path
+) -> None:
     access = token_for(app)
 
     store = z.initialise(base_url, z.access_token(access), tmp_path / "sdk")
@@ -125,7 +145,8 @@ def test_a_bare_access_token_is_enough_to_use_the_sdk(
 
 
 def test_an_expired_access_token_is_refused_with_invalid_token(
-        app: Secteur, base_url: str, clock: Clock, tmp_path: Path) -> None:  # fmt: skip
+    app: Secteur, base_url: str, clock: Clock, tmp_path: Path
+) -> None:
     z.initialise(base_url, z.access_token(token_for(app)), tmp_path / "sdk")
     RecordOperations("Leads").record_count()
 
@@ -135,7 +156,8 @@ def test_an_expired_access_token_is_refused_with_invalid_token(
 
 
 def test_a_revoked_access_token_is_refused_with_invalid_token(
-        app: Secteur, base_url: str, tmp_path: Path) -> None:  # fmt: skip
+    app: Secteur, base_url: str, tmp_path: Path
+) -> None:
     access = token_for(app)
     z.initialise(base_url, z.access_token(access), tmp_path / "sdk")
 
@@ -146,9 +168,11 @@ def test_a_revoked_access_token_is_refused_with_invalid_token(
 
 
 def test_the_sdk_does_not_refresh_a_token_the_server_expired_before_its_own_clock_did(
-        base_url: str, integration: Integration, clock: Clock, tmp_path: Path) -> None:  # fmt: skip
-    token = z.refresh_token(integration.client_id, integration.client_secret,
-                            integration.refresh_token)  # fmt: skip
+    base_url: str, integration: Integration, clock: Clock, tmp_path: Path
+) -> None:
+    token = z.refresh_token(
+        integration.client_id, integration.client_secret, integration.refresh_token
+    )
     z.initialise(base_url, token, tmp_path / "sdk")
 
     clock.advance(timedelta(hours=2))
@@ -158,12 +182,17 @@ def test_the_sdk_does_not_refresh_a_token_the_server_expired_before_its_own_cloc
 
 
 def test_a_token_without_the_modules_scope_is_refused_with_a_scope_mismatch(
-        app: Secteur, base_url: str, tmp_path: Path) -> None:  # fmt: skip
-    scopes = ("ZohoCRM.modules.leads.ALL,ZohoCRM.settings.fields.READ,"
-              "ZohoCRM.users.READ,ZohoCRM.org.READ")  # fmt: skip
+    app: Secteur, base_url: str, tmp_path: Path
+) -> None:
+    scopes = (
+        "ZohoCRM.modules.leads.ALL,ZohoCRM.settings.fields.READ,ZohoCRM.users.READ,ZohoCRM.org.READ"
+    )
     granted = integration_for(app, scopes=scopes)
-    z.initialise(base_url, z.refresh_token(granted.client_id, granted.client_secret,
-                                           granted.refresh_token), tmp_path / "sdk")  # fmt: skip
+    z.initialise(
+        base_url,
+        z.refresh_token(granted.client_id, granted.client_secret, granted.refresh_token),
+        tmp_path / "sdk",
+    )
 
     allowed = RecordOperations("Leads").get_records()
     refused = RecordOperations("Accounts").get_records()

@@ -31,8 +31,9 @@ def test_getting_an_unknown_record_id_is_an_invalid_data_api_exception() -> None
 @pytest.mark.usefixtures("sdk")
 def test_the_sdk_itself_refuses_a_picklist_value_the_servers_metadata_does_not_list() -> None:
     # With its default configuration the SDK checks picklists against the fields it read.
-    body = z.records_body(z.record(Last_Name="Hopper", Company="Navy",
-                                   Lead_Status=Choice("Not A Status")))  # fmt: skip
+    body = z.records_body(
+        z.record(Last_Name="Hopper", Company="Navy", Lead_Status=Choice("Not A Status"))
+    )
 
     with pytest.raises(SDKException) as raised:
         RecordOperations("Leads").create_records(body)

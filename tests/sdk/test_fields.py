@@ -53,8 +53,9 @@ def create_field(module: str, label: str, data_type: str, **extra: Any) -> str:
     body.set_fields([field])
     params = ParameterMap()
     params.add(zf.CreateFieldParam.module, module)
-    (result,) = z.successes(zf.FieldsOperations().create_field(body, params),
-                            zf.ActionWrapper, "fields")  # fmt: skip
+    (result,) = z.successes(
+        zf.FieldsOperations().create_field(body, params), zf.ActionWrapper, "fields"
+    )
     # The SDK keeps only `id` of the details (its declared key): find the api name by id.
     field_id = int(result.get_details()["id"])
     (created,) = [f for f in fields_of(module).values() if f.get_id() == field_id]
@@ -91,25 +92,42 @@ def test_a_custom_field_created_with_the_sdk_is_listed_as_custom() -> None:
 @pytest.mark.usefixtures("sdk")
 def test_values_of_every_kind_round_trip_with_their_python_types() -> None:
     # Custom fields first: the SDK caches a module's fields at its first record call.
-    tags = create_field("Leads", "Tags Multi", "multiselectpicklist",
-                        picklist=["Alpha", "Beta", "Gamma"])  # fmt: skip
+    tags = create_field(
+        "Leads", "Tags Multi", "multiselectpicklist", picklist=["Alpha", "Beta", "Gamma"]
+    )
     birthday = create_field("Leads", "Birthday", "date")
     last_call = create_field("Leads", "Last Call", "datetime")
     vip = create_field("Leads", "VIP", "boolean")
     account_field = create_field("Leads", "Account", "lookup", lookup="Accounts")
     accounts = RecordOperations("Accounts")
-    account_id = z.created_id(accounts.create_records(z.records_body(
-        z.record(Account_Name="Analytical Engines Ltd"))))  # fmt: skip
+    account_id = z.created_id(
+        accounts.create_records(z.records_body(z.record(Account_Name="Analytical Engines Ltd")))
+    )
     account = Record()
     account.set_id(account_id)
     called = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
     leads = RecordOperations("Leads")
 
-    lead_id = z.created_id(leads.create_records(z.records_body(z.record(**{
-        "Last_Name": "Lovelace", "Company": "AE", "Lead_Status": Choice("Contacted"),
-        "Annual_Revenue": 99.95, "No_of_Employees": 3, tags: [Choice("Alpha"), Choice("Gamma")],
-        birthday: date(1815, 12, 10), last_call: called, vip: True, account_field: account,
-    }))))  # fmt: skip
+    lead_id = z.created_id(
+        leads.create_records(
+            z.records_body(
+                z.record(
+                    **{
+                        "Last_Name": "Lovelace",
+                        "Company": "AE",
+                        "Lead_Status": Choice("Contacted"),
+                        "Annual_Revenue": 99.95,
+                        "No_of_Employees": 3,
+                        tags: [Choice("Alpha"), Choice("Gamma")],
+                        birthday: date(1815, 12, 10),
+                        last_call: called,
+                        vip: True,
+                        account_field: account,
+                    }
+                )
+            )
+        )
+    )
     lead = z.one(leads.get_record(lead_id))
 
     assert [c.get_value() for c in lead.get_key_value(tags)] == ["Alpha", "Gamma"]
@@ -129,14 +147,17 @@ def test_values_of_every_kind_round_trip_with_their_python_types() -> None:
 
 
 def test_an_sdk_refreshing_its_field_cache_reads_every_supported_module_first(
-        base_url: str, integration: Integration, tmp_path: Path) -> None:  # fmt: skip
-    session = SdkSession(base_url, integration, tmp_path / "auto",
-                         SDKConfig(auto_refresh_fields=True))  # fmt: skip
+    base_url: str, integration: Integration, tmp_path: Path
+) -> None:
+    session = SdkSession(
+        base_url, integration, tmp_path / "auto", SDKConfig(auto_refresh_fields=True)
+    )
     session.sign_in()
 
     accounts = RecordOperations("Accounts")
-    account_id = z.created_id(accounts.create_records(z.records_body(
-        z.record(Account_Name="Acme"))))  # fmt: skip
+    account_id = z.created_id(
+        accounts.create_records(z.records_body(z.record(Account_Name="Acme")))
+    )
     cache_files = list((tmp_path / "auto" / "resources").glob("*.json"))
 
     assert z.one(accounts.get_record(account_id)).get_id() == account_id

@@ -42,9 +42,16 @@ def lead(last_name: str, company: str = "Navy", **values: object) -> Record:
 
 def test_a_lead_inserted_with_the_sdk_reads_back_with_typed_values() -> None:
     leads = RecordOperations("Leads")
-    (lead_id,) = insert("Leads", lead("Hopper", Lead_Status=Choice("Contacted"),
-                                      Annual_Revenue=1250.5, No_of_Employees=12,
-                                      Email="grace@navy.test"))  # fmt: skip
+    (lead_id,) = insert(
+        "Leads",
+        lead(
+            "Hopper",
+            Lead_Status=Choice("Contacted"),
+            Annual_Revenue=1250.5,
+            No_of_Employees=12,
+            Email="grace@navy.test",
+        ),
+    )
 
     found = z.one(leads.get_record(lead_id))
 
@@ -64,8 +71,10 @@ def test_a_lead_inserted_with_the_sdk_reads_back_with_typed_values() -> None:
 
 def test_a_batch_insert_answers_one_success_per_record_with_its_id() -> None:
     body = z.records_body(lead("Hopper"), lead("Lovelace"), lead("Turing"), trigger=[])
-    ids = [int(r.get_details()["id"]) for r in z.successes(
-        RecordOperations("Leads").create_records(body))]  # fmt: skip
+    ids = [
+        int(r.get_details()["id"])
+        for r in z.successes(RecordOperations("Leads").create_records(body))
+    ]
 
     params = ParameterMap()
     params.add(GetRecordsParam.ids, ",".join(str(i) for i in ids))
@@ -101,8 +110,9 @@ def test_a_record_updated_by_id_keeps_its_other_values() -> None:
     leads = RecordOperations("Leads")
     (lead_id,) = insert("Leads", lead("Hopper", Email="old@navy.test"))
 
-    (result,) = z.successes(leads.update_record(lead_id, z.records_body(
-        z.record(Email="new@navy.test"))))  # fmt: skip
+    (result,) = z.successes(
+        leads.update_record(lead_id, z.records_body(z.record(Email="new@navy.test")))
+    )
     found = z.one(leads.get_record(lead_id))
 
     assert int(result.get_details()["id"]) == lead_id
@@ -115,8 +125,11 @@ def test_a_batch_update_changes_each_record_named_by_its_id() -> None:
     leads = RecordOperations("Leads")
     first, second = insert("Leads", lead("Hopper"), lead("Lovelace"))
 
-    results = z.successes(leads.update_records(z.records_body(
-        z.record(id=first, City="Arlington"), z.record(id=second, City="London"))))  # fmt: skip
+    results = z.successes(
+        leads.update_records(
+            z.records_body(z.record(id=first, City="Arlington"), z.record(id=second, City="London"))
+        )
+    )
 
     assert [int(r.get_details()["id"]) for r in results] == [first, second]
     assert z.one(leads.get_record(first)).get_key_value("City") == "Arlington"
@@ -125,8 +138,10 @@ def test_a_batch_update_changes_each_record_named_by_its_id() -> None:
 
 def test_upsert_updates_the_duplicate_and_inserts_the_new_record() -> None:
     (existing,) = insert("Leads", lead("Hopper", Email="grace@navy.test"))
-    body = z.records_body(lead("Hopper", Email="grace@navy.test", City="Arlington"),
-                          lead("Lovelace", Email="ada@ae.test"))  # fmt: skip
+    body = z.records_body(
+        lead("Hopper", Email="grace@navy.test", City="Arlington"),
+        lead("Lovelace", Email="ada@ae.test"),
+    )
     body.set_duplicate_check_fields(["Email"])
 
     updated, inserted = z.successes(RecordOperations("Leads").upsert_records(body))
@@ -152,9 +167,12 @@ def search(**criteria: str) -> list[str]:
 
 
 def test_search_finds_records_by_criteria_email_and_word() -> None:
-    insert("Leads", lead("Lovelace", "Analytical Engines", Email="ada@ae.test"),
-           lead("Hopper", "Navy", Email="grace@navy.test"),
-           lead("Lovelock", "Gaia", Email="james@gaia.test"))  # fmt: skip
+    insert(
+        "Leads",
+        lead("Lovelace", "Analytical Engines", Email="ada@ae.test"),
+        lead("Hopper", "Navy", Email="grace@navy.test"),
+        lead("Lovelock", "Gaia", Email="james@gaia.test"),
+    )
 
     assert search(criteria="((Last_Name:starts_with:Love)and(Company:equals:Gaia))") == ["Lovelock"]
     assert search(criteria="(Last_Name:starts_with:Love)") == ["Lovelace", "Lovelock"]
@@ -187,8 +205,9 @@ def test_the_record_count_counts_matching_records() -> None:
 
 def test_deleted_records_leave_the_module_and_appear_in_the_recycle_bin() -> None:
     leads = RecordOperations("Leads")
-    alone, first, second, kept = insert("Leads", lead("Alone"), lead("First"), lead("Second"),
-                                        lead("Kept"))  # fmt: skip
+    alone, first, second, kept = insert(
+        "Leads", lead("Alone"), lead("First"), lead("Second"), lead("Kept")
+    )
 
     (single,) = z.successes(leads.delete_record(alone))
     params = ParameterMap()
@@ -221,9 +240,12 @@ def test_the_contacts_of_an_account_are_its_related_records() -> None:
     account, other = Record(), Record()
     account.set_id(account_id)
     other.set_id(other_id)
-    insert("Contacts", z.record(Last_Name="Lovelace", Account_Name=account),
-           z.record(Last_Name="Babbage", Account_Name=account),
-           z.record(Last_Name="Hopper", Account_Name=other))  # fmt: skip
+    insert(
+        "Contacts",
+        z.record(Last_Name="Lovelace", Account_Name=account),
+        z.record(Last_Name="Babbage", Account_Name=account),
+        z.record(Last_Name="Hopper", Account_Name=other),
+    )
 
     response = zr.RelatedRecordsOperations("Contacts", "Accounts").get_related_records(account_id)
 
@@ -242,8 +264,7 @@ def test_search_finds_a_record_by_phone() -> None:
 
 def test_a_record_can_be_given_to_another_owner() -> None:
     me = z.one_user("CurrentUser")
-    colleague = z.create_user("grace@acme.test", me.get_role().get_id(),
-                              me.get_profile().get_id())  # fmt: skip
+    colleague = z.create_user("grace@acme.test", me.get_role().get_id(), me.get_profile().get_id())
     owner = MinifiedUser()
     owner.set_id(colleague)
 
@@ -256,7 +277,8 @@ def test_a_record_can_be_given_to_another_owner() -> None:
 
 
 def test_if_modified_since_lists_only_records_changed_after_that_time(
-        sdk: SdkSession, clock: Clock) -> None:  # fmt: skip
+    sdk: SdkSession, clock: Clock
+) -> None:
     insert("Leads", lead("Before"))
     clock.advance(timedelta(days=1))
     sdk.sign_in()  # the server's clock moved past the access token's expiry

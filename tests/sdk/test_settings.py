@@ -82,8 +82,9 @@ def test_a_module_reads_back_by_its_id_as_by_its_api_name() -> None:
     operations = zm.ModulesOperations()
 
     (by_id,) = z.data(operations.get_module(accounts.get_id()), zm.ResponseWrapper, "modules")
-    (by_name,) = z.data(operations.get_module_by_api_name("Accounts"), zm.ResponseWrapper,
-                        "modules")  # fmt: skip
+    (by_name,) = z.data(
+        operations.get_module_by_api_name("Accounts"), zm.ResponseWrapper, "modules"
+    )
 
     assert by_id.get_api_name() == by_name.get_api_name() == "Accounts"
     assert by_id.get_id() == by_name.get_id() == accounts.get_id()
@@ -101,8 +102,11 @@ def test_a_modules_layouts_list_its_fields_by_section() -> None:
     assert "Account_Name" in fields and "Owner" in fields
     one_params = ParameterMap()
     one_params.add(zl.GetLayoutParam.module, "Accounts")
-    (again,) = z.data(zl.LayoutsOperations().get_layout(layout.get_id(), one_params),
-                      zl.ResponseWrapper, "layouts")  # fmt: skip
+    (again,) = z.data(
+        zl.LayoutsOperations().get_layout(layout.get_id(), one_params),
+        zl.ResponseWrapper,
+        "layouts",
+    )
     assert again.get_id() == layout.get_id()
 
 
@@ -131,8 +135,9 @@ def test_a_role_is_created_renamed_and_deleted_with_its_users_transferred() -> N
     created = roles()["Field Sales"]
     params = ParameterMap()
     params.add(zr.DeleteRoleParam.transfer_to_id, ceo)
-    deleted = z.successes(zr.RolesOperations().delete_role(sales, params), zr.ActionWrapper,
-                          "roles")  # fmt: skip
+    deleted = z.successes(
+        zr.RolesOperations().delete_role(sales, params), zr.ActionWrapper, "roles"
+    )
 
     assert created.get_id() == sales
     assert created.get_reporting_to().get_id() == ceo
@@ -155,8 +160,9 @@ def test_profiles_are_listed_and_one_reads_back_with_its_permissions() -> None:
     listed = profiles()
     admin = listed["Administrator"]
 
-    (found,) = z.data(zp.ProfilesOperations().get_profile(admin.get_id()), zp.ResponseWrapper,
-                      "profiles")  # fmt: skip
+    (found,) = z.data(
+        zp.ProfilesOperations().get_profile(admin.get_id()), zp.ResponseWrapper, "profiles"
+    )
 
     assert {"Administrator", "Standard"} <= set(listed)
     assert isinstance(admin.get_id(), int)

@@ -38,8 +38,15 @@ def settings_for(url: str) -> Settings:
 def make_template(url: str) -> None:
     app = Secteur(settings_for(url))
     try:
-        init_org(app, org_name="Acme", admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
-                 admin_first_name="Ada", admin_last_name="Admin", time_zone="Europe/Paris")
+        init_org(
+            app,
+            org_name="Acme",
+            admin_email=ADMIN_EMAIL,
+            admin_password=ADMIN_PASSWORD,
+            admin_first_name="Ada",
+            admin_last_name="Admin",
+            time_zone="Europe/Paris",
+        )
     finally:
         app.dispose()
 

@@ -63,19 +63,33 @@ def private_server() -> Iterator[str]:
         shutil.chown(root, "postgres", "postgres")
     port = _free_port()
     subprocess.run(
-        _as_postgres_user([initdb, "-D", str(data), "-U", "postgres", "--auth=trust",
-                           "--encoding=UTF8", "--locale=C.UTF-8", "-N"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+        _as_postgres_user(
+            [
+                initdb,
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "-N",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     options = (
         f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     subprocess.run(
-        _as_postgres_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"),
-                           "-w", "start"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+        _as_postgres_user(
+            [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:

@@ -53,18 +53,31 @@ def profile_id(app: Secteur, name: str) -> int:
 
 def make_role(app: Secteur, name: str, reporting_to: int, *, share_with_peers: bool = False) -> int:
     with app.write() as tx:
-        return roles.create_role(tx, _actor(tx, admin_id(app)), 0, {
-            "name": name, "reporting_to": {"id": str(reporting_to)},
-            "share_with_peers": share_with_peers,
-        })  # fmt: skip
+        return roles.create_role(
+            tx,
+            _actor(tx, admin_id(app)),
+            0,
+            {
+                "name": name,
+                "reporting_to": {"id": str(reporting_to)},
+                "share_with_peers": share_with_peers,
+            },
+        )
 
 
 def make_user(app: Secteur, email: str, role: int, profile: str = "Standard") -> int:
     with app.write() as tx:
-        return users.create_user(tx, _actor(tx, admin_id(app)), 0, {
-            "last_name": email.split("@")[0].title(), "email": email,
-            "role": {"id": str(role)}, "profile": {"id": str(profile_id(app, profile))},
-        })  # fmt: skip
+        return users.create_user(
+            tx,
+            _actor(tx, admin_id(app)),
+            0,
+            {
+                "last_name": email.split("@")[0].title(),
+                "email": email,
+                "role": {"id": str(role)},
+                "profile": {"id": str(profile_id(app, profile))},
+            },
+        )
 
 
 def deactivate(app: Secteur, acting_on: int) -> None:
@@ -78,34 +91,42 @@ def clone_profile_without(app: Secteur, name: str, permissions: Sequence[str]) -
         actor = _actor(tx, admin_id(app))
         new = profiles.clone_profile(tx, actor, profile_id(app, "Standard"), {"name": name})
     with app.write() as tx:
-        profiles.update_profile(tx, _actor(tx, admin_id(app)), new, {
-            "permissions_details": [{"name": p, "enabled": False} for p in permissions]
-        }, None)  # fmt: skip
+        profiles.update_profile(
+            tx,
+            _actor(tx, admin_id(app)),
+            new,
+            {"permissions_details": [{"name": p, "enabled": False} for p in permissions]},
+            None,
+        )
     return new
 
 
 def set_profile(app: Secteur, acting_on: int, profile: int) -> None:
     with app.write() as tx:
-        users.update_user(tx, _actor(tx, admin_id(app)), acting_on, 0,
-                          {"profile": {"id": str(profile)}})  # fmt: skip
+        users.update_user(
+            tx, _actor(tx, admin_id(app)), acting_on, 0, {"profile": {"id": str(profile)}}
+        )
 
 
 @contextmanager
 def client(base_url: str, token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=60,
-                      headers={"Authorization": f"Zoho-oauthtoken {token}"}) as c:  # fmt: skip
+    with httpx.Client(
+        base_url=base_url, timeout=60, headers={"Authorization": f"Zoho-oauthtoken {token}"}
+    ) as c:
         yield c
 
 
 @contextmanager
-def client_for(app: Secteur, base_url: str, email: str,
-               scopes: str = ALL_SCOPES) -> Iterator[httpx.Client]:  # fmt: skip
+def client_for(
+    app: Secteur, base_url: str, email: str, scopes: str = ALL_SCOPES
+) -> Iterator[httpx.Client]:
     with client(base_url, token_for(app, email, scopes)) as c:
         yield c
 
 
-def insert_fast(app: Secteur, module: str, items: Sequence[Mapping[str, Any]],
-                *, as_user: int | None = None) -> list[int]:  # fmt: skip
+def insert_fast(
+    app: Secteur, module: str, items: Sequence[Mapping[str, Any]], *, as_user: int | None = None
+) -> list[int]:
     """Records written through the service layer in one transaction (no 100-record limit)."""
     with app.write() as tx:
         actor = _actor(tx, as_user if as_user is not None else admin_id(app))
@@ -133,9 +154,12 @@ def snapshot(app: Secteur) -> dict[str, Any]:
         for module in tx.state.modules:
             table = tx.state.table(module).table
             row = tx.conn.execute(
-                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(table.c.version), 0),
-                          sa.func.max(table.c.modified_time))
-            ).one()  # fmt: skip
+                sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(table.c.version), 0),
+                    sa.func.max(table.c.modified_time),
+                )
+            ).one()
             state[module.api_name] = tuple(row)
         for extra in (t.deleted_records, t.audit_events, t.outbox, t.users, t.roles):
             state[extra.name] = tx.conn.execute(
@@ -147,12 +171,19 @@ def snapshot(app: Secteur) -> dict[str, Any]:
 def audit_events(app: Secteur, module: str, record_id: int | str) -> list[Mapping[str, Any]]:
     """The audit timeline of one record, oldest first."""
     with app.read() as tx:
-        rows = tx.conn.execute(
-            sa.select(t.audit_events)
-            .where(t.audit_events.c.entity == "record", t.audit_events.c.module == module,
-                   t.audit_events.c.entity_id == int(record_id))
-            .order_by(t.audit_events.c.id)
-        ).mappings().all()  # fmt: skip
+        rows = (
+            tx.conn.execute(
+                sa.select(t.audit_events)
+                .where(
+                    t.audit_events.c.entity == "record",
+                    t.audit_events.c.module == module,
+                    t.audit_events.c.entity_id == int(record_id),
+                )
+                .order_by(t.audit_events.c.id)
+            )
+            .mappings()
+            .all()
+        )
         return [dict(r) for r in rows]
 
 

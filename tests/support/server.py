@@ -24,8 +24,14 @@ def free_port() -> int:
 def running(app: Secteur) -> Iterator[str]:
     """Serve `app` on 127.0.0.1; yields the base URL; stops the server afterwards."""
     port = free_port()
-    config = uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan="off")  # fmt: skip
+    config = uvicorn.Config(
+        create_app(app),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

@@ -65,8 +65,9 @@ class MemoryStore(TokenStore):  # type: ignore[misc]
         self.rows.clear()
 
 
-def initialise(base_url: str, token: Any, resource_path: Path,
-               sdk_config: Any | None = None) -> MemoryStore:  # fmt: skip
+def initialise(
+    base_url: str, token: Any, resource_path: Path, sdk_config: Any | None = None
+) -> MemoryStore:
     """Point the SDK at `base_url` with nothing else changed; returns the fresh token store.
 
     The SDK's default configuration is used unless one is given (by default it checks picklist
@@ -150,16 +151,18 @@ def parsed(response: APIResponse | None) -> Any:
     return obj
 
 
-def items(response: APIResponse | None, wrapper: type = ActionWrapper,
-          key: str = "data") -> list[Any]:  # fmt: skip
+def items(
+    response: APIResponse | None, wrapper: type = ActionWrapper, key: str = "data"
+) -> list[Any]:
     """The per-item results of a write (`SuccessResponse` or `APIException` each)."""
     obj = parsed(response)
     assert isinstance(obj, wrapper), f"expected {wrapper.__name__}, got {error_text(obj)}"
     return list(getattr(obj, f"get_{key}")())
 
 
-def successes(response: APIResponse | None, wrapper: type = ActionWrapper,
-              key: str = "data") -> list[Any]:  # fmt: skip
+def successes(
+    response: APIResponse | None, wrapper: type = ActionWrapper, key: str = "data"
+) -> list[Any]:
     """Every item of a write, each asserted to be a success."""
     results = items(response, wrapper, key)
     for result in results:
@@ -174,8 +177,9 @@ def created_id(response: APIResponse | None) -> int:
     return int(result.get_details()["id"])
 
 
-def data(response: APIResponse | None, wrapper: type = ResponseWrapper,
-         key: str = "data") -> list[Any]:  # fmt: skip
+def data(
+    response: APIResponse | None, wrapper: type = ResponseWrapper, key: str = "data"
+) -> list[Any]:
     """The objects of a read."""
     obj = parsed(response)
     assert isinstance(obj, wrapper), f"expected {wrapper.__name__}, got {error_text(obj)}"

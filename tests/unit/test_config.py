@@ -11,8 +11,13 @@ from secteur.config import InsecureSettings, Settings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("SECTEUR_DATABASE_URL", "SECTEUR_SECRET_KEY", "SECTEUR_HOST", "SECTEUR_PORT",
-                 "SECTEUR_LOG_LEVEL"):  # fmt: skip
+    for name in (
+        "SECTEUR_DATABASE_URL",
+        "SECTEUR_SECRET_KEY",
+        "SECTEUR_HOST",
+        "SECTEUR_PORT",
+        "SECTEUR_LOG_LEVEL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SECTEUR_DATA_DIR", str(tmp_path))
 
@@ -26,8 +31,9 @@ def test_the_default_database_is_sqlite_in_the_data_directory(tmp_path: Path) ->
 def test_environment_variables_win_over_the_toml_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "secteur.toml").write_text('SECTEUR_PORT = 9000\nhost = "0.0.0.0"\n'
-                                           'log_level = "debug"\n')  # fmt: skip
+    (tmp_path / "secteur.toml").write_text(
+        'SECTEUR_PORT = 9000\nhost = "0.0.0.0"\nlog_level = "debug"\n'
+    )
     settings = Settings()
     assert (settings.port, settings.host, settings.log_level) == (9000, "0.0.0.0", "debug")
     monkeypatch.setenv("SECTEUR_PORT", "9100")

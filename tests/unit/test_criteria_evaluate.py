@@ -60,9 +60,13 @@ EMPTIES: list[Any] = [None, ""]
 # --- empty fields ---------------------------------------------------------------------------
 
 TEXT_COMPARATORS = [
-    ("equal", "x"), ("in", ["x"]), ("starts_with", "x"), ("ends_with", "x"), ("contains", "x"),
+    ("equal", "x"),
+    ("in", ["x"]),
+    ("starts_with", "x"),
+    ("ends_with", "x"),
+    ("contains", "x"),
     ("not_contains", "x"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("comparator", "value"), TEXT_COMPARATORS)
@@ -98,9 +102,15 @@ def test_an_empty_field_matches_nothing_but_negations(
 
 @pytest.mark.parametrize(
     ("field", "filled"),
-    [("Billing_City", "Lyon"), ("Employees", 0), ("Since", date(2024, 1, 1)), ("Tags", ("Red",)),
-     ("Parent_Account", 5), ("Last_Seen", PARIS.now)],
-)  # fmt: skip
+    [
+        ("Billing_City", "Lyon"),
+        ("Employees", 0),
+        ("Since", date(2024, 1, 1)),
+        ("Tags", ("Red",)),
+        ("Parent_Account", 5),
+        ("Last_Seen", PARIS.now),
+    ],
+)
 def test_empty_and_notempty_test_emptiness(field: str, filled: Any) -> None:
     empty: Any = () if field == "Tags" else None
     assert which(cond(field, "equal", "${EMPTY}"), field, [empty, filled]) == [empty]
@@ -115,11 +125,14 @@ def test_empty_and_notempty_test_emptiness(field: str, filled: Any) -> None:
 def test_text_equality_ignores_case_as_fold_defines_it() -> None:
     values = ["France", "FRANCE", "france", "Francé", "Straße", "STRASSE"]
     assert which(cond("Billing_Country", "equal", "france"), "Billing_Country", values) == [
-        "France", "FRANCE", "france",
-    ]  # fmt: skip
+        "France",
+        "FRANCE",
+        "france",
+    ]
     assert which(cond("Billing_Country", "equal", "strasse"), "Billing_Country", values) == [
-        "Straße", "STRASSE",
-    ]  # fmt: skip
+        "Straße",
+        "STRASSE",
+    ]
 
 
 def test_composed_and_decomposed_accents_are_equal() -> None:
@@ -129,11 +142,13 @@ def test_composed_and_decomposed_accents_are_equal() -> None:
 def test_an_array_with_equal_means_in_and_with_not_equal_means_not_in() -> None:
     values = ["Lyon", "Paris", "Nice", None]
     assert which(cond("Billing_City", "equal", ["lyon", "NICE"]), "Billing_City", values) == [
-        "Lyon", "Nice",
-    ]  # fmt: skip
+        "Lyon",
+        "Nice",
+    ]
     assert which(cond("Billing_City", "not_equal", ["lyon", "NICE"]), "Billing_City", values) == [
-        "Paris", None,
-    ]  # fmt: skip
+        "Paris",
+        None,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -214,8 +229,11 @@ def test_a_missing_boolean_is_false() -> None:
 
 SINCE = [
     *(date(2024, 3, d) for d in (1, 24, 30, 31)),
-    date(2024, 2, 29), date(2024, 4, 1), date(2024, 1, 1), date(2024, 4, 7),
-]  # fmt: skip
+    date(2024, 2, 29),
+    date(2024, 4, 1),
+    date(2024, 1, 1),
+    date(2024, 4, 7),
+]
 
 
 @pytest.mark.parametrize(
@@ -225,10 +243,12 @@ SINCE = [
         ("${LAST_N_DAYS:7}", [date(2024, 3, 24), date(2024, 3, 30), date(2024, 3, 31)]),
         ("${NEXT_N_DAYS:7}", [date(2024, 3, 31), date(2024, 4, 1), date(2024, 4, 7)]),
         ("${THISMONTH}", [date(2024, 3, d) for d in (1, 24, 30, 31)]),
-        ("${THISQUARTER}", [date(2024, 3, d) for d in (1, 24, 30, 31)]
-                           + [date(2024, 2, 29), date(2024, 1, 1)]),
+        (
+            "${THISQUARTER}",
+            [date(2024, 3, d) for d in (1, 24, 30, 31)] + [date(2024, 2, 29), date(2024, 1, 1)],
+        ),
     ],
-)  # fmt: skip
+)
 def test_predefined_dates_are_ranges_of_days_around_today_in_the_time_zone(
     value: str, days: list[date]
 ) -> None:
@@ -240,11 +260,13 @@ def test_predefined_dates_are_ranges_of_days_around_today_in_the_time_zone(
 def test_comparing_with_a_range_compares_with_its_ends() -> None:
     month = "${THISMONTH}"
     assert which(cond("Since", "greater_than", month), "Since", SINCE) == [
-        date(2024, 4, 1), date(2024, 4, 7),
-    ]  # fmt: skip
+        date(2024, 4, 1),
+        date(2024, 4, 7),
+    ]
     assert which(cond("Since", "less_than", month), "Since", SINCE) == [
-        date(2024, 2, 29), date(2024, 1, 1),
-    ]  # fmt: skip
+        date(2024, 2, 29),
+        date(2024, 1, 1),
+    ]
     assert which(cond("Since", "greater_equal", month), "Since", SINCE) == [
         d for d in SINCE if d >= date(2024, 3, 1)
     ]
@@ -256,11 +278,17 @@ def test_comparing_with_a_range_compares_with_its_ends() -> None:
 def test_between_dates_is_inclusive_and_not_between_strictly_outside() -> None:
     window = ["2024-03-24", "${TODAY}"]
     assert which(cond("Since", "between", window), "Since", SINCE) == [
-        date(2024, 3, 24), date(2024, 3, 30), date(2024, 3, 31),
-    ]  # fmt: skip
+        date(2024, 3, 24),
+        date(2024, 3, 30),
+        date(2024, 3, 31),
+    ]
     assert which(cond("Since", "not_between", window), "Since", SINCE) == [
-        date(2024, 3, 1), date(2024, 2, 29), date(2024, 4, 1), date(2024, 1, 1), date(2024, 4, 7),
-    ]  # fmt: skip
+        date(2024, 3, 1),
+        date(2024, 2, 29),
+        date(2024, 4, 1),
+        date(2024, 1, 1),
+        date(2024, 4, 7),
+    ]
 
 
 def test_today_depends_on_the_time_zone() -> None:
@@ -386,18 +414,28 @@ def test_an_empty_side_matches_only_not_equal() -> None:
 
 
 def test_groups_combine_with_and_and_or() -> None:
-    raw = {"group_operator": "OR", "group": [
-        {"group_operator": "AND", "group": [cond("Billing_Country", "equal", "France"),
-                                            cond("Employees", "greater_than", 100)]},
-        cond("Industry", "equal", "Banking")]}  # fmt: skip
+    raw = {
+        "group_operator": "OR",
+        "group": [
+            {
+                "group_operator": "AND",
+                "group": [
+                    cond("Billing_Country", "equal", "France"),
+                    cond("Employees", "greater_than", 100),
+                ],
+            },
+            cond("Industry", "equal", "Banking"),
+        ],
+    }
     assert matches(raw, {"Billing_Country": "France", "Employees": 500})
     assert not matches(raw, {"Billing_Country": "France", "Employees": 50})
     assert matches(raw, {"Industry": "banking"})
 
 
 def test_the_clock_is_read_from_the_context_once_at_compile_time() -> None:
-    predicate = compile_predicate(parse_criteria(cond("Since", "equal", "${TODAY}")), ACCOUNTS,
-                                  PARIS)  # fmt: skip
+    predicate = compile_predicate(
+        parse_criteria(cond("Since", "equal", "${TODAY}")), ACCOUNTS, PARIS
+    )
     assert predicate({"Since": date(2024, 3, 31)})
     assert predicate({"Since": date(2024, 3, 31)})
     later = EvalContext(datetime(2030, 1, 1, tzinfo=UTC), None, "UTC")

@@ -29,11 +29,15 @@ RULE = {
     "group_operator": "and",
     "group": [
         cond("Billing_Country", "equal", "France"),
-        {"group_operator": "OR", "group": [
-            cond("Annual_Revenue", "greater_than", "1000000"),
-            cond("Owner", "equal", "${CURRENTUSER}")]},
+        {
+            "group_operator": "OR",
+            "group": [
+                cond("Annual_Revenue", "greater_than", "1000000"),
+                cond("Owner", "equal", "${CURRENTUSER}"),
+            ],
+        },
     ],
-}  # fmt: skip
+}
 
 
 def test_each_condition_reports_the_value_seen_and_its_result() -> None:

@@ -35,9 +35,12 @@ def problem(exc: pytest.ExceptionInfo[CriteriaError], index: int = 0) -> tuple[s
 
 def test_a_condition_parses_to_a_condition_with_its_field_api_name() -> None:
     tree = parse_criteria(
-        {"field": {"api_name": "Billing_Country", "id": "42"}, "comparator": "equal",
-         "value": "France"}
-    )  # fmt: skip
+        {
+            "field": {"api_name": "Billing_Country", "id": "42"},
+            "comparator": "equal",
+            "value": "France",
+        }
+    )
     assert tree == Condition("Billing_Country", "equal", "France")
     assert isinstance(tree, Condition)
     assert tree.field_id == "42"
@@ -121,8 +124,12 @@ def test_every_shape_problem_is_reported_at_once() -> None:
     with pytest.raises(CriteriaError) as exc:
         parse_criteria(raw)
     paths = [p.details["json_path"] for p in exc.value.problems]
-    assert paths == ["$.group[0].comparator", "$.group[0].value", "$.group[1].field",
-                     "$.group[1].value"]  # fmt: skip
+    assert paths == [
+        "$.group[0].comparator",
+        "$.group[0].value",
+        "$.group[1].field",
+        "$.group[1].value",
+    ]
 
 
 def test_paths_start_from_the_caller_s_root() -> None:
@@ -140,10 +147,14 @@ def test_paths_start_from_the_caller_s_root() -> None:
 def test_the_search_string_of_criteria_md_parses_to_the_json_tree() -> None:
     text = "((Billing_Country:equals:France)and(Annual_Revenue:greater_than:1000000))"
     json_tree = parse_criteria(
-        {"group_operator": "AND", "group": [
-            cond("Billing_Country", "equal", "France"),
-            cond("Annual_Revenue", "greater_than", "1000000")]}
-    )  # fmt: skip
+        {
+            "group_operator": "AND",
+            "group": [
+                cond("Billing_Country", "equal", "France"),
+                cond("Annual_Revenue", "greater_than", "1000000"),
+            ],
+        }
+    )
     assert parse_search_string(text) == json_tree
 
 

@@ -125,19 +125,27 @@ def test_the_current_user_applies_to_owner_and_user_lookups() -> None:
 
 def test_the_search_string_and_the_json_bind_to_the_same_tree() -> None:
     text = "((Billing_Country:equals:France)and(Annual_Revenue:greater_than:1000000))"
-    raw = {"group_operator": "and", "group": [
-        cond("Billing_Country", "equal", "France"),
-        cond("Annual_Revenue", "greater_than", 1000000)]}  # fmt: skip
+    raw = {
+        "group_operator": "and",
+        "group": [
+            cond("Billing_Country", "equal", "France"),
+            cond("Annual_Revenue", "greater_than", 1000000),
+        ],
+    }
     assert validate_criteria(parse_search_string(text), ACCOUNTS) == valid(raw)
 
 
 def test_validating_a_validated_tree_changes_nothing() -> None:
-    raw = {"group_operator": "OR", "group": [
-        cond("Created_Time", "between", ["2024-01-01", "2024-05-01T10:00:00Z"]),
-        cond("Industry", "not_in", ["banking"]),
-        cond("Tags", "include_any", ["red"]),
-        cond("Owner", "equal", "${CURRENTUSER}"),
-        cond("Employees", "less_equal", {"api_name": "Annual_Revenue"}, type="field")]}  # fmt: skip
+    raw = {
+        "group_operator": "OR",
+        "group": [
+            cond("Created_Time", "between", ["2024-01-01", "2024-05-01T10:00:00Z"]),
+            cond("Industry", "not_in", ["banking"]),
+            cond("Tags", "include_any", ["red"]),
+            cond("Owner", "equal", "${CURRENTUSER}"),
+            cond("Employees", "less_equal", {"api_name": "Annual_Revenue"}, type="field"),
+        ],
+    }
     bound = valid(raw)
     assert validate_criteria(bound, ACCOUNTS) == bound
     assert valid(to_json(bound)) == bound
@@ -148,8 +156,9 @@ def test_validating_a_validated_tree_changes_nothing() -> None:
 
 def test_an_unknown_field_is_invalid_data_naming_it() -> None:
     assert only(cond("Nope", "equal", "x")) == (
-        "INVALID_DATA", {"api_name": "Nope", "json_path": "$.field"}
-    )  # fmt: skip
+        "INVALID_DATA",
+        {"api_name": "Nope", "json_path": "$.field"},
+    )
 
 
 def test_a_field_that_cannot_be_filtered_is_not_supported() -> None:
@@ -160,28 +169,81 @@ def test_a_field_that_cannot_be_filtered_is_not_supported() -> None:
 def test_a_missing_comparator_is_dependent_field_missing() -> None:
     tree = Condition("Billing_Country", "", "France")
     assert only(tree) == (
-        "DEPENDENT_FIELD_MISSING", {"api_name": "Billing_Country", "json_path": "$.comparator"}
-    )  # fmt: skip
+        "DEPENDENT_FIELD_MISSING",
+        {"api_name": "Billing_Country", "json_path": "$.comparator"},
+    )
 
 
 @pytest.mark.parametrize(
     ("field", "comparator", "supported"),
     [
-        ("Billing_Country", "greater_than", ["equal", "not_equal", "in", "not_in", "starts_with",
-                                             "ends_with", "contains", "not_contains"]),
-        ("Employees", "contains", ["equal", "not_equal", "in", "not_in", "greater_than",
-                                   "greater_equal", "less_than", "less_equal", "between",
-                                   "not_between"]),
-        ("Created_Time", "in", ["equal", "not_equal", "greater_than", "greater_equal",
-                                "less_than", "less_equal", "between", "not_between"]),
+        (
+            "Billing_Country",
+            "greater_than",
+            [
+                "equal",
+                "not_equal",
+                "in",
+                "not_in",
+                "starts_with",
+                "ends_with",
+                "contains",
+                "not_contains",
+            ],
+        ),
+        (
+            "Employees",
+            "contains",
+            [
+                "equal",
+                "not_equal",
+                "in",
+                "not_in",
+                "greater_than",
+                "greater_equal",
+                "less_than",
+                "less_equal",
+                "between",
+                "not_between",
+            ],
+        ),
+        (
+            "Created_Time",
+            "in",
+            [
+                "equal",
+                "not_equal",
+                "greater_than",
+                "greater_equal",
+                "less_than",
+                "less_equal",
+                "between",
+                "not_between",
+            ],
+        ),
         ("Active", "in", ["equal", "not_equal"]),
         ("Owner", "starts_with", ["equal", "not_equal", "in", "not_in"]),
-        ("Tags", "contains", ["equal", "not_equal", "include_all", "include_any", "exclude_all",
-                              "exclude_any"]),
-        ("Billing_Country", "like", ["equal", "not_equal", "in", "not_in", "starts_with",
-                                     "ends_with", "contains", "not_contains"]),
+        (
+            "Tags",
+            "contains",
+            ["equal", "not_equal", "include_all", "include_any", "exclude_all", "exclude_any"],
+        ),
+        (
+            "Billing_Country",
+            "like",
+            [
+                "equal",
+                "not_equal",
+                "in",
+                "not_in",
+                "starts_with",
+                "ends_with",
+                "contains",
+                "not_contains",
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_comparator_outside_the_type_s_table_is_a_dependent_mismatch(
     field: str, comparator: str, supported: list[str]
 ) -> None:
@@ -212,8 +274,10 @@ def test_a_value_of_the_wrong_type_is_invalid_data_with_the_expected_type(
 ) -> None:
     code, details = only(raw)
     assert (code, details["expected_data_type"], details["json_path"]) == (
-        "INVALID_DATA", expected, "$.value"
-    )  # fmt: skip
+        "INVALID_DATA",
+        expected,
+        "$.value",
+    )
 
 
 def test_the_offending_item_of_a_list_is_named() -> None:
@@ -299,24 +363,31 @@ def _nest(depth: int) -> dict[str, Any]:
 def test_groups_nest_five_deep_and_no_deeper() -> None:
     valid(_nest(5))
     assert only(_nest(6)) == (
-        "INVALID_DATA", {"json_path": "$.group[1].group[1].group[1].group[1].group[1]"}
-    )  # fmt: skip
+        "INVALID_DATA",
+        {"json_path": "$.group[1].group[1].group[1].group[1].group[1]"},
+    )
 
 
 @pytest.mark.parametrize("size", [1, 26])
 def test_a_group_holds_two_to_twenty_five_criteria(size: int) -> None:
     leaf = cond("Billing_Country", "equal", "France")
-    raw = {"group_operator": "AND", "group": [cond("Employees", "equal", 1), {
-        "group_operator": "OR", "group": [leaf] * size}]}  # fmt: skip
+    raw = {
+        "group_operator": "AND",
+        "group": [cond("Employees", "equal", 1), {"group_operator": "OR", "group": [leaf] * size}],
+    }
     assert only(raw) == ("INVALID_DATA", {"json_path": "$.group[1].group"})
     valid({"group_operator": "OR", "group": [leaf] * 25})
 
 
 def test_every_problem_of_a_tree_is_reported_with_its_path() -> None:
-    raw = {"group_operator": "AND", "group": [
-        cond("Nope", "equal", "x"),
-        cond("Employees", "contains", "3"),
-        cond("Industry", "equal", "Nope")]}  # fmt: skip
+    raw = {
+        "group_operator": "AND",
+        "group": [
+            cond("Nope", "equal", "x"),
+            cond("Employees", "contains", "3"),
+            cond("Industry", "equal", "Nope"),
+        ],
+    }
     found = problems(raw)
     assert [(code, d["json_path"]) for code, d in found] == [
         ("INVALID_DATA", "$.group[0].field"),

@@ -26,28 +26,42 @@ ADMIN_PROFILE, STANDARD_PROFILE = 10, 11
 
 
 def roles(*, emea_shares: bool = False) -> RoleTree:
-    return RoleTree.of([
-        Role(CEO, "CEO", None),
-        Role(VP, "Sales VP", CEO),
-        Role(EMEA, "EMEA Manager", VP, share_with_peers=emea_shares),
-        Role(EMEA_REP, "EMEA Rep", EMEA),
-        Role(US, "US Manager", VP),
-        Role(CFO, "CFO", CEO),
-    ])  # fmt: skip
+    return RoleTree.of(
+        [
+            Role(CEO, "CEO", None),
+            Role(VP, "Sales VP", CEO),
+            Role(EMEA, "EMEA Manager", VP, share_with_peers=emea_shares),
+            Role(EMEA_REP, "EMEA Rep", EMEA),
+            Role(US, "US Manager", VP),
+            Role(CFO, "CFO", CEO),
+        ]
+    )
 
 
-def user(user_id: int, role: int, profile: int = STANDARD_PROFILE,
-         status: UserStatus = UserStatus.ACTIVE) -> User:  # fmt: skip
+def user(
+    user_id: int, role: int, profile: int = STANDARD_PROFILE, status: UserStatus = UserStatus.ACTIVE
+) -> User:
     return User(user_id, None, f"User {user_id}", f"u{user_id}@acme.test", status, role, profile)
 
 
 PROFILES = {
-    ADMIN_PROFILE: Profile(ADMIN_PROFILE, "Administrator", custom=False, admin=True, modules={},
-                           permissions=frozenset()),
-    STANDARD_PROFILE: Profile(STANDARD_PROFILE, "Standard", custom=False, admin=False,
-                              modules={"Accounts": ModuleAccess()},
-                              permissions=frozenset({"import"})),
-}  # fmt: skip
+    ADMIN_PROFILE: Profile(
+        ADMIN_PROFILE,
+        "Administrator",
+        custom=False,
+        admin=True,
+        modules={},
+        permissions=frozenset(),
+    ),
+    STANDARD_PROFILE: Profile(
+        STANDARD_PROFILE,
+        "Standard",
+        custom=False,
+        admin=False,
+        modules={"Accounts": ModuleAccess()},
+        permissions=frozenset({"import"}),
+    ),
+}
 
 # One user per role, two in EMEA Manager (peers), an administrator sitting low in the tree.
 BOSS, VICE, EMEA_A, EMEA_B, REP, US_MGR, FINANCE, LOW_ADMIN = 101, 102, 103, 104, 105, 106, 107, 108
@@ -55,10 +69,15 @@ BOSS, VICE, EMEA_A, EMEA_B, REP, US_MGR, FINANCE, LOW_ADMIN = 101, 102, 103, 104
 
 def directory(*, emea_shares: bool = False) -> Directory:
     people = [
-        user(BOSS, CEO), user(VICE, VP), user(EMEA_A, EMEA), user(EMEA_B, EMEA),
-        user(REP, EMEA_REP), user(US_MGR, US), user(FINANCE, CFO),
+        user(BOSS, CEO),
+        user(VICE, VP),
+        user(EMEA_A, EMEA),
+        user(EMEA_B, EMEA),
+        user(REP, EMEA_REP),
+        user(US_MGR, US),
+        user(FINANCE, CFO),
         user(LOW_ADMIN, EMEA_REP, ADMIN_PROFILE),
-    ]  # fmt: skip
+    ]
     return Directory({u.id: u for u in people}, roles(emea_shares=emea_shares), PROFILES)
 
 
@@ -113,8 +132,9 @@ def test_a_role_may_move_up_under_an_ancestor() -> None:
     roles().check_move(EMEA_REP, CEO)
 
 
-@pytest.mark.parametrize(("role", "new_parent"), [(VP, VP), (VP, EMEA), (VP, EMEA_REP),
-                                                  (CEO, CFO), (EMEA, EMEA_REP)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("role", "new_parent"), [(VP, VP), (VP, EMEA), (VP, EMEA_REP), (CEO, CFO), (EMEA, EMEA_REP)]
+)
 def test_a_role_cannot_move_under_itself_or_one_of_its_descendants(
     role: int, new_parent: int
 ) -> None:
@@ -127,9 +147,10 @@ def trees_and_moves(draw: st.DrawFn) -> tuple[RoleTree, int, int]:
     """A random tree (each role reports to an earlier one) and a random move within it."""
     size = draw(st.integers(min_value=2, max_value=12))
     parents = [draw(st.integers(min_value=1, max_value=i - 1)) for i in range(2, size + 1)]
-    tree = RoleTree.of([Role(1, "r1", None)]
-                       + [Role(i, f"r{i}", p) for i, p in zip(range(2, size + 1), parents,
-                                                              strict=True)])  # fmt: skip
+    tree = RoleTree.of(
+        [Role(1, "r1", None)]
+        + [Role(i, f"r{i}", p) for i, p in zip(range(2, size + 1), parents, strict=True)]
+    )
     role = draw(st.integers(min_value=2, max_value=size))
     return tree, role, draw(st.integers(min_value=1, max_value=size))
 
@@ -142,8 +163,12 @@ def test_a_move_that_check_move_allows_never_makes_a_loop(case: tuple[RoleTree, 
     except RoleCycle:
         assert new_parent == role or role in tree.ancestors(new_parent)
         return
-    moved = RoleTree.of([Role(r.id, r.name, new_parent if r.id == role else r.reporting_to)
-                         for r in tree.roles.values()])  # fmt: skip
+    moved = RoleTree.of(
+        [
+            Role(r.id, r.name, new_parent if r.id == role else r.reporting_to)
+            for r in tree.roles.values()
+        ]
+    )
     for r in moved.roles:
         assert moved.ancestors(r)[-1:] in ([], [1])
         assert r not in moved.ancestors(r)

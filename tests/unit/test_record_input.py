@@ -135,13 +135,16 @@ def test_decimal_types_become_floats(data_type: DataType) -> None:
 
 @pytest.mark.parametrize("data_type", [DataType.DOUBLE, DataType.CURRENCY, DataType.PERCENT])
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), "inf", "abc", False, 1e15])
-def test_decimal_types_refuse_non_finite_huge_and_non_numbers(data_type: DataType,
-                                                              value: Any) -> None:  # fmt: skip
+def test_decimal_types_refuse_non_finite_huge_and_non_numbers(
+    data_type: DataType, value: Any
+) -> None:
     assert bad(field(data_type), value).expected == data_type.value
 
 
-@pytest.mark.parametrize("data_type", [DataType.INTEGER, DataType.BIGINT, DataType.DOUBLE,
-                                       DataType.CURRENCY, DataType.PERCENT])  # fmt: skip
+@pytest.mark.parametrize(
+    "data_type",
+    [DataType.INTEGER, DataType.BIGINT, DataType.DOUBLE, DataType.CURRENCY, DataType.PERCENT],
+)
 def test_a_json_integer_too_big_for_a_float_is_out_of_range(data_type: DataType) -> None:
     assert bad(field(data_type), 10**400).message == "value out of range"
 
@@ -173,8 +176,9 @@ def test_a_date_is_an_iso_calendar_date() -> None:
     assert ok(f, " ") is None
 
 
-@pytest.mark.parametrize("value", ["2023-02-29", "2024-2-1", "29/02/2024", "20240229",
-                                   "2024-02-29T10:00:00", 20240229])  # fmt: skip
+@pytest.mark.parametrize(
+    "value", ["2023-02-29", "2024-2-1", "29/02/2024", "20240229", "2024-02-29T10:00:00", 20240229]
+)
 def test_a_date_refuses_impossible_days_and_other_formats(value: Any) -> None:
     assert bad(field(DataType.DATE), value).expected == "date"
 
@@ -237,8 +241,9 @@ def test_an_empty_multiselect_is_an_empty_tuple() -> None:
     assert ok(f, []) == ()
 
 
-@pytest.mark.parametrize("value", [["Red", "Purple"], [1], {"Red": True}, 7,
-                                   [f"Red{MULTISELECT_SEPARATOR}Green"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "value", [["Red", "Purple"], [1], {"Red": True}, 7, [f"Red{MULTISELECT_SEPARATOR}Green"]]
+)
 def test_a_multiselect_refuses_unknown_values_and_non_lists(value: Any) -> None:
     problem = bad(field(DataType.MULTISELECTPICKLIST, picklist=COLOURS), value)
     assert problem.expected == "multiselectpicklist"
@@ -247,8 +252,7 @@ def test_a_multiselect_refuses_unknown_values_and_non_lists(value: Any) -> None:
 # --- references ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data_type", [DataType.LOOKUP, DataType.USERLOOKUP,
-                                       DataType.OWNERLOOKUP])  # fmt: skip
+@pytest.mark.parametrize("data_type", [DataType.LOOKUP, DataType.USERLOOKUP, DataType.OWNERLOOKUP])
 def test_a_reference_takes_an_object_a_number_or_a_numeric_string(data_type: DataType) -> None:
     f = field(data_type)
     big = 3652397000000123456
@@ -263,8 +267,9 @@ def test_an_empty_reference_is_none(value: Any) -> None:
     assert ok(field(DataType.LOOKUP), value) is None
 
 
-@pytest.mark.parametrize("value", [0, -5, 2**63, "abc", "12a", True, {"id": True}, 1.5,
-                                   [1], {"id": {"id": 1}}])  # fmt: skip
+@pytest.mark.parametrize(
+    "value", [0, -5, 2**63, "abc", "12a", True, {"id": True}, 1.5, [1], {"id": {"id": 1}}]
+)
 def test_a_reference_refuses_what_is_not_a_positive_64_bit_id(value: Any) -> None:
     assert bad(field(DataType.LOOKUP), value).expected == "jsonobject"
 
@@ -298,35 +303,45 @@ def test_a_clean_item_converts_each_value_under_its_canonical_api_name() -> None
 def test_an_unknown_key_is_an_invalid_data_problem_with_its_json_path() -> None:
     item = clean(ACCOUNTS, {"Account_Name": "Acme", "Colour": "red"})
     assert [(p.code, p.message, dict(p.details)) for p in item.problems] == [
-        ("INVALID_DATA", "invalid field api_name",
-         {"api_name": "Colour", "json_path": "$.data[3].Colour"}),
-    ]  # fmt: skip
+        (
+            "INVALID_DATA",
+            "invalid field api_name",
+            {"api_name": "Colour", "json_path": "$.data[3].Colour"},
+        ),
+    ]
 
 
 def test_a_bad_value_names_the_field_the_path_and_the_expected_type() -> None:
     item = clean(ACCOUNTS, {"Account_Name": "Acme", "Employees": "many"})
     assert [dict(p.details) for p in item.problems] == [
-        {"api_name": "Employees", "json_path": "$.data[3].Employees",
-         "expected_data_type": "integer"},
-    ]  # fmt: skip
+        {
+            "api_name": "Employees",
+            "json_path": "$.data[3].Employees",
+            "expected_data_type": "integer",
+        },
+    ]
     assert "Employees" not in item.values
 
 
 def test_every_problem_of_an_item_is_reported() -> None:
     item = clean(ACCOUNTS, {"Employees": "x", "Rating": "Great", "Colour": 1})
     assert sorted((p.code, p.details["api_name"]) for p in item.problems) == [
-        ("INVALID_DATA", "Colour"), ("INVALID_DATA", "Employees"), ("INVALID_DATA", "Rating"),
+        ("INVALID_DATA", "Colour"),
+        ("INVALID_DATA", "Employees"),
+        ("INVALID_DATA", "Rating"),
         ("MANDATORY_NOT_FOUND", "Account_Name"),
-    ]  # fmt: skip
+    ]
 
 
 def test_a_mandatory_field_missing_or_blank_on_create_is_mandatory_not_found() -> None:
     for raw in ({}, {"Account_Name": "  "}, {"Account_Name": None}):
         item = clean(ACCOUNTS, raw)
         assert [(p.code, dict(p.details)) for p in item.problems] == [
-            ("MANDATORY_NOT_FOUND", {"api_name": "Account_Name",
-                                     "json_path": "$.data[3].Account_Name"}),
-        ]  # fmt: skip
+            (
+                "MANDATORY_NOT_FOUND",
+                {"api_name": "Account_Name", "json_path": "$.data[3].Account_Name"},
+            ),
+        ]
 
 
 def test_an_update_checks_only_the_mandatory_fields_it_sends() -> None:
@@ -341,8 +356,15 @@ def test_the_collection_name_appears_in_json_paths() -> None:
 
 
 def test_ids_zoho_dollar_keys_and_server_maintained_fields_are_ignored() -> None:
-    raw = {"Account_Name": "Acme", "id": "1", "$approved": False, "Created_By": {"id": "9"},
-           "Created_Time": "2020-01-01T00:00:00Z", "Territories": [], "trigger": []}  # fmt: skip
+    raw = {
+        "Account_Name": "Acme",
+        "id": "1",
+        "$approved": False,
+        "Created_By": {"id": "9"},
+        "Created_Time": "2020-01-01T00:00:00Z",
+        "Territories": [],
+        "trigger": [],
+    }
     item = clean(ACCOUNTS, raw)
     assert item.problems == () and item.values == {"Account_Name": "Acme"}
 
@@ -356,8 +378,15 @@ def test_a_new_record_has_its_unsent_checkboxes_false() -> None:
 
 
 def test_read_only_fields_are_ignored_on_input() -> None:
-    item = clean(DEALS, {"Deal_Name": "D", "Stage": "Qualification", "Closing_Date": "2025-01-01",
-                         "Expected_Revenue": 5})  # fmt: skip
+    item = clean(
+        DEALS,
+        {
+            "Deal_Name": "D",
+            "Stage": "Qualification",
+            "Closing_Date": "2025-01-01",
+            "Expected_Revenue": 5,
+        },
+    )
     assert "Expected_Revenue" not in item.values
 
 
@@ -375,12 +404,21 @@ def test_a_stage_sets_its_probability_and_the_expected_revenue() -> None:
     assert derived["Expected_Revenue"] == 900.0
 
 
-@pytest.mark.parametrize(("stage", "probability"), [
-    ("Qualification", 10), ("Needs Analysis", 20), ("Value Proposition", 40),
-    ("Id. Decision Makers", 60), ("Perception Analysis", 70), ("Proposal/Price Quote", 75),
-    ("Negotiation/Review", 90), ("Closed Won", 100), ("Closed Lost", 0),
-    ("Closed Lost to Competition", 0),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("stage", "probability"),
+    [
+        ("Qualification", 10),
+        ("Needs Analysis", 20),
+        ("Value Proposition", 40),
+        ("Id. Decision Makers", 60),
+        ("Perception Analysis", 70),
+        ("Proposal/Price Quote", 75),
+        ("Negotiation/Review", 90),
+        ("Closed Won", 100),
+        ("Closed Lost", 0),
+        ("Closed Lost to Competition", 0),
+    ],
+)
 def test_every_stage_has_the_probability_of_core_md(stage: str, probability: int) -> None:
     assert derive(DEALS, {}, {"Stage": stage})["Probability"] == float(probability)
 

@@ -48,8 +48,11 @@ def test_a_malformed_or_unknown_scope_is_refused(text: str) -> None:
 
 def test_a_scope_list_may_be_separated_by_commas_or_spaces() -> None:
     scopes = parse_scopes("ZohoCRM.modules.ALL, ZohoCRM.users.READ ZohoCRM.org.ALL")
-    assert [str(s) for s in scopes] == ["ZohoCRM.modules.ALL", "ZohoCRM.users.READ",
-                                        "ZohoCRM.org.ALL"]  # fmt: skip
+    assert [str(s) for s in scopes] == [
+        "ZohoCRM.modules.ALL",
+        "ZohoCRM.users.READ",
+        "ZohoCRM.org.ALL",
+    ]
 
 
 def test_an_empty_scope_list_is_refused() -> None:
@@ -118,8 +121,14 @@ def test_the_all_resource_covers_every_resource() -> None:
 
 def test_settings_all_covers_secteur_own_settings_paths() -> None:
     scope = Scope.parse("ZohoCRM.settings.ALL")
-    for resource in ("roles", "profiles", "fields", "territory_management", "forecast",
-                     "sandboxes"):  # fmt: skip
+    for resource in (
+        "roles",
+        "profiles",
+        "fields",
+        "territory_management",
+        "forecast",
+        "sandboxes",
+    ):
         assert scope.grants(S, resource, UPDATE)
 
 

@@ -52,8 +52,9 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = responses.error("LIMIT_EXCEEDED", "the request body is too large",
-                                   {"limit": self.limit}, 413)  # fmt: skip
+        response = responses.error(
+            "LIMIT_EXCEEDED", "the request body is too large", {"limit": self.limit}, 413
+        )
         await response(scope, receive, send)
 
 
@@ -67,19 +68,25 @@ def _validation_error(_: Request, exc: Exception) -> Response:
     location = [str(part) for part in first.get("loc", ())]
     name = location[-1] if location else "param"
     if first.get("type") == "missing":
-        return responses.error("REQUIRED_PARAM_MISSING", f"the parameter {name} is missing",
-                               {"param_name": name})  # fmt: skip
+        return responses.error(
+            "REQUIRED_PARAM_MISSING", f"the parameter {name} is missing", {"param_name": name}
+        )
     return responses.error("INVALID_DATA", f"invalid value for {name}", {"param_name": name})
 
 
 def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return responses.error("INVALID_REQUEST_METHOD", "the http request method type is not "
-                               "a valid one", {}, 405)  # fmt: skip
+        return responses.error(
+            "INVALID_REQUEST_METHOD", "the http request method type is not a valid one", {}, 405
+        )
     if exc.status_code == 404:
-        return responses.error("INVALID_URL_PATTERN", "Please check if the URL trying to access "
-                               "is a correct one", {}, 404)  # fmt: skip
+        return responses.error(
+            "INVALID_URL_PATTERN",
+            "Please check if the URL trying to access is a correct one",
+            {},
+            404,
+        )
     return responses.error("INVALID_REQUEST", str(exc.detail), {}, exc.status_code)
 
 
@@ -105,8 +112,15 @@ def create_app(secteur: Secteur) -> FastAPI:
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.add_exception_handler(HTTPException, _http_error)
     api.add_exception_handler(Exception, _unexpected)
-    for router in (oauth.router, org.router, users.router, roles.router, profiles.router,
-                   metadata.router, records.router):  # fmt: skip
+    for router in (
+        oauth.router,
+        org.router,
+        users.router,
+        roles.router,
+        profiles.router,
+        metadata.router,
+        records.router,
+    ):
         api.include_router(router)
     api.add_middleware(BodyLimit, limit=secteur.settings.max_body_bytes)
     return api

@@ -22,22 +22,31 @@ def run_items(tx: Tx, items: Sequence[Any], handle: Handler) -> list[tuple[bool,
     results: list[tuple[bool, dict[str, Any]]] = []
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
-            results.append((False, responses.error_body(
-                "INVALID_DATA", "invalid data",
-                {"json_path": f"$[{index}]", "expected_data_type": "jsonobject"})))  # fmt: skip
+            results.append(
+                (
+                    False,
+                    responses.error_body(
+                        "INVALID_DATA",
+                        "invalid data",
+                        {"json_path": f"$[{index}]", "expected_data_type": "jsonobject"},
+                    ),
+                )
+            )
             continue
         try:
             with tx.conn.begin_nested():
                 message, details = handle(index, item)
         except ItemFailure as failure:
-            results.append((False, responses.error_body(failure.code, failure.message,
-                                                        failure.details)))  # fmt: skip
+            results.append(
+                (False, responses.error_body(failure.code, failure.message, failure.details))
+            )
             continue
         results.append((True, responses.success_item(message, details)))
     return results
 
 
-def batch_response(key: str, results: Sequence[tuple[bool, dict[str, Any]]],
-                   success_status: int) -> Response:  # fmt: skip
+def batch_response(
+    key: str, results: Sequence[tuple[bool, dict[str, Any]]], success_status: int
+) -> Response:
     status = responses.batch_status([ok for ok, _ in results], success_status)
     return responses.ok({key: [body for _, body in results]}, status=status)

@@ -11,8 +11,11 @@ from secteur.services.errors import ServiceError
 
 
 def _invalid_body(reason: str) -> ServiceError:
-    return ServiceError("INVALID_DATA", f"the request body is not valid JSON: {reason}",
-                        {"expected_data_type": "jsonobject"})  # fmt: skip
+    return ServiceError(
+        "INVALID_DATA",
+        f"the request body is not valid JSON: {reason}",
+        {"expected_data_type": "jsonobject"},
+    )
 
 
 async def json_body(request: Request) -> Any:
@@ -22,8 +25,9 @@ async def json_body(request: Request) -> Any:
 def parse_json(raw: bytes) -> Any:
     """The JSON value of a request body, or Zoho's request-level error."""
     if not raw.strip():
-        raise ServiceError("REQUIRED_PARAM_MISSING", "the request body is empty",
-                           {"param_name": "body"})  # fmt: skip
+        raise ServiceError(
+            "REQUIRED_PARAM_MISSING", "the request body is empty", {"param_name": "body"}
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -53,20 +57,28 @@ def _reject_constant(name: str) -> Any:
 def envelope_list(body: Any, key: str, limit: int) -> list[Any]:
     """The list under `key` of `{key: [...]}`, with Zoho's request-level errors."""
     if not isinstance(body, dict):
-        raise ServiceError("INVALID_DATA", "the request body must be a JSON object",
-                           {"expected_data_type": "jsonobject"})  # fmt: skip
+        raise ServiceError(
+            "INVALID_DATA",
+            "the request body must be a JSON object",
+            {"expected_data_type": "jsonobject"},
+        )
     if key not in body:
-        raise ServiceError("REQUIRED_PARAM_MISSING", f"the {key} key is missing",
-                           {"param_name": key})  # fmt: skip
+        raise ServiceError(
+            "REQUIRED_PARAM_MISSING", f"the {key} key is missing", {"param_name": key}
+        )
     items = body[key]
     if not isinstance(items, list):
-        raise ServiceError("INVALID_DATA", f"{key} must be a JSON array",
-                           {"api_name": key, "json_path": f"$.{key}",
-                            "expected_data_type": "jsonarray"})  # fmt: skip
+        raise ServiceError(
+            "INVALID_DATA",
+            f"{key} must be a JSON array",
+            {"api_name": key, "json_path": f"$.{key}", "expected_data_type": "jsonarray"},
+        )
     if not items:
-        raise ServiceError("MANDATORY_NOT_FOUND", f"{key} is empty",
-                           {"api_name": key, "json_path": f"$.{key}"})  # fmt: skip
+        raise ServiceError(
+            "MANDATORY_NOT_FOUND", f"{key} is empty", {"api_name": key, "json_path": f"$.{key}"}
+        )
     if len(items) > limit:
-        raise ServiceError("LIMIT_EXCEEDED", f"at most {limit} items per call",
-                           {"limit": limit, "api_name": key})  # fmt: skip
+        raise ServiceError(
+            "LIMIT_EXCEEDED", f"at most {limit} items per call", {"limit": limit, "api_name": key}
+        )
     return items

@@ -41,8 +41,11 @@ class Caller:
             raise invalid_token()
         with self.app.write() if write else self.app.read() as tx:
             owner = auth.authenticate(tx, self.token)
-            actor = None if owner is None else actor_for(tx.state.directory, owner.user_id,
-                                                         scopes=owner.scopes, source="api")
+            actor = (
+                None
+                if owner is None
+                else actor_for(tx.state.directory, owner.user_id, scopes=owner.scopes, source="api")
+            )
             if actor is None:
                 raise invalid_token()
             yield tx, actor
@@ -63,7 +66,7 @@ def get_caller(request: Request) -> Caller:
     token = None
     for prefix in TOKEN_PREFIXES:
         if header.lower().startswith(prefix):
-            token = header[len(prefix):].strip() or None
+            token = header[len(prefix) :].strip() or None
     return Caller(get_app(request), token)
 
 

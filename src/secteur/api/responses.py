@@ -30,8 +30,9 @@ def error_body(code: str, message: str, details: Mapping[str, Any] | None = None
     return {"code": code, "details": dict(details or {}), "message": message, "status": "error"}
 
 
-def error(code: str, message: str, details: Mapping[str, Any] | None = None,
-          status: int = 400) -> Response:  # fmt: skip
+def error(
+    code: str, message: str, details: Mapping[str, Any] | None = None, status: int = 400
+) -> Response:
     return ZohoJSON(error_body(code, message, details), status_code=status)
 
 
@@ -39,10 +40,16 @@ def from_service_error(exc: ServiceError) -> Response:
     return error(exc.code, exc.message, exc.details, exc.status)
 
 
-def success_item(message: str, details: Mapping[str, Any], code: str = "SUCCESS",
-                 **extra: Any) -> dict[str, Any]:  # fmt: skip
-    return {"code": code, "details": dict(details), "message": message, "status": "success",
-            **extra}  # fmt: skip
+def success_item(
+    message: str, details: Mapping[str, Any], code: str = "SUCCESS", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "code": code,
+        "details": dict(details),
+        "message": message,
+        "status": "success",
+        **extra,
+    }
 
 
 def batch_status(oks: Sequence[bool], success_status: int) -> int:

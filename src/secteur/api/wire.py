@@ -26,7 +26,9 @@ def when(value: datetime | None, time_zone: str) -> str | None:
     return value.astimezone(ZoneInfo(time_zone)).replace(microsecond=0).isoformat()
 
 
-def user_ref(directory: Directory, user_id: int | None, *, email: bool = True) -> dict[str, Any] | None:
+def user_ref(
+    directory: Directory, user_id: int | None, *, email: bool = True
+) -> dict[str, Any] | None:
     if user_id is None:
         return None
     user = directory.users.get(user_id)
@@ -45,8 +47,14 @@ class Names:
     by_module: Mapping[str, Mapping[int, str]]
 
     @classmethod
-    def resolve(cls, conn: sa.Connection, tables: Mapping[str, Any], module: Module,
-                records: Iterable[StoredRecord], fields: Iterable[Field]) -> Names:
+    def resolve(
+        cls,
+        conn: sa.Connection,
+        tables: Mapping[str, Any],
+        module: Module,
+        records: Iterable[StoredRecord],
+        fields: Iterable[Field],
+    ) -> Names:
         wanted: dict[str, set[int]] = {}
         lookups = [f for f in fields if f.data_type is DataType.LOOKUP and f.lookup_module]
         for record in records:
@@ -54,17 +62,19 @@ class Names:
                 value = record.values.get(f.api_name)
                 if value is not None:
                     wanted.setdefault(f.lookup_module or "", set()).add(value)
-        return cls({
-            target: records_repo.display_names(conn, tables[target], ids)
-            for target, ids in wanted.items() if target in tables
-        })  # fmt: skip
+        return cls(
+            {
+                target: records_repo.display_names(conn, tables[target], ids)
+                for target, ids in wanted.items()
+                if target in tables
+            }
+        )
 
     def name(self, module: str, record_id: int) -> str | None:
         return self.by_module.get(module, {}).get(record_id)
 
 
-def field_value(f: Field, value: Any, *, names: Names, directory: Directory,
-                time_zone: str) -> Any:  # fmt: skip
+def field_value(f: Field, value: Any, *, names: Names, directory: Directory, time_zone: str) -> Any:
     if value is None or value == ():
         return [] if f.kind is Kind.MULTISELECT else None
     match f.kind:
@@ -103,24 +113,34 @@ def record_json(
     for f in fields:
         if f.kind is Kind.TERRITORIES:
             continue
-        out[f.api_name] = field_value(f, values.get(f.api_name), names=names,
-                                      directory=directory, time_zone=time_zone)  # fmt: skip
+        out[f.api_name] = field_value(
+            f, values.get(f.api_name), names=names, directory=directory, time_zone=time_zone
+        )
     for system in ("Owner", "Created_By", "Modified_By", "Created_Time", "Modified_Time"):
         if system not in out:
             sf = module.field(system)
             if sf is not None:
-                out[system] = field_value(sf, values.get(system), names=names,
-                                          directory=directory, time_zone=time_zone)  # fmt: skip
+                out[system] = field_value(
+                    sf, values.get(system), names=names, directory=directory, time_zone=time_zone
+                )
     state = record.approval_state or "approved"
-    out.update({
-        "$approved": state == "approved",
-        "$approval_state": state,
-        "$approval": {"delegate": False, "approve": False, "reject": False, "resubmit": False,
-                      "recall": False, "takeover": False},
-        "$process_flow": record.process_flow,
-        "$editable": editable,
-        "$version": record.version,
-    })  # fmt: skip
+    out.update(
+        {
+            "$approved": state == "approved",
+            "$approval_state": state,
+            "$approval": {
+                "delegate": False,
+                "approve": False,
+                "reject": False,
+                "resubmit": False,
+                "recall": False,
+                "takeover": False,
+            },
+            "$process_flow": record.process_flow,
+            "$editable": editable,
+            "$version": record.version,
+        }
+    )
     if extra:
         out.update(extra)
     return out

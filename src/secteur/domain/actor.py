@@ -34,8 +34,13 @@ class Actor:
         return self.profile.module_access(module).allows(operation)
 
 
-def actor_for(directory: Directory, user_id: int, *, scopes: tuple[Scope, ...] | None = None,
-              source: str = "api") -> Actor | None:
+def actor_for(
+    directory: Directory,
+    user_id: int,
+    *,
+    scopes: tuple[Scope, ...] | None = None,
+    source: str = "api",
+) -> Actor | None:
     """The actor for an active user, or None when the user may no longer act."""
     user = directory.users.get(user_id)
     if user is None or not user.active:

@@ -34,7 +34,9 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def diff(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The fields that changed: their old values and their new values, as JSON."""
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}

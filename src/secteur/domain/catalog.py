@@ -12,26 +12,75 @@ from dataclasses import replace
 from secteur.domain.fields import DEFAULT_LENGTH, DataType, Field, Module, PicklistValue, column_for
 
 INDUSTRIES = (
-    "Aerospace", "Agriculture", "Automotive", "Banking", "Chemicals", "Construction",
-    "Consulting", "Education", "Energy", "Financial Services", "Food & Beverage", "Government",
-    "Healthcare", "Hospitality", "Insurance", "Logistics", "Manufacturing", "Media", "Mining",
-    "Non-Profit", "Pharmaceuticals", "Real Estate", "Retail", "Software", "Telecommunications",
-    "Transportation", "Utilities", "Wholesale", "Other",
-)  # fmt: skip
+    "Aerospace",
+    "Agriculture",
+    "Automotive",
+    "Banking",
+    "Chemicals",
+    "Construction",
+    "Consulting",
+    "Education",
+    "Energy",
+    "Financial Services",
+    "Food & Beverage",
+    "Government",
+    "Healthcare",
+    "Hospitality",
+    "Insurance",
+    "Logistics",
+    "Manufacturing",
+    "Media",
+    "Mining",
+    "Non-Profit",
+    "Pharmaceuticals",
+    "Real Estate",
+    "Retail",
+    "Software",
+    "Telecommunications",
+    "Transportation",
+    "Utilities",
+    "Wholesale",
+    "Other",
+)
 RATINGS = ("Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down")
 ACCOUNT_TYPES = (
-    "Analyst", "Competitor", "Customer", "Distributor", "Integrator", "Investor", "Other",
-    "Partner", "Press", "Prospect", "Reseller", "Supplier", "Vendor",
-)  # fmt: skip
+    "Analyst",
+    "Competitor",
+    "Customer",
+    "Distributor",
+    "Integrator",
+    "Investor",
+    "Other",
+    "Partner",
+    "Press",
+    "Prospect",
+    "Reseller",
+    "Supplier",
+    "Vendor",
+)
 OWNERSHIPS = ("Private", "Public", "Subsidiary", "Partnership", "Government", "Other")
 LEAD_SOURCES = (
-    "Advertisement", "Cold Call", "Employee Referral", "External Referral", "Partner",
-    "Public Relations", "Trade Show", "Web Download", "Web Research", "Chat",
-)  # fmt: skip
+    "Advertisement",
+    "Cold Call",
+    "Employee Referral",
+    "External Referral",
+    "Partner",
+    "Public Relations",
+    "Trade Show",
+    "Web Download",
+    "Web Research",
+    "Chat",
+)
 LEAD_STATUSES = (
-    "Attempted to Contact", "Contact in Future", "Contacted", "Junk Lead", "Lost Lead",
-    "Not Contacted", "Pre-Qualified", "Not Qualified",
-)  # fmt: skip
+    "Attempted to Contact",
+    "Contact in Future",
+    "Contacted",
+    "Junk Lead",
+    "Lost Lead",
+    "Not Contacted",
+    "Pre-Qualified",
+    "Not Qualified",
+)
 DEAL_TYPES = ("New Business", "Existing Business")
 # Stage → (probability %, forecast category).
 DEAL_STAGES: tuple[tuple[str, int, str], ...] = (
@@ -99,26 +148,61 @@ def _f(
 def _system_fields() -> tuple[Field, ...]:
     """Fields every module has, maintained by the server."""
     return (
-        Field("Owner", "Owner", DataType.OWNERLOOKUP, "owner_id", system=True,
-              lookup_module="users"),
-        Field("Created_By", "Created By", DataType.OWNERLOOKUP, "created_by", system=True,
-              read_only=True, lookup_module="users"),
-        Field("Modified_By", "Modified By", DataType.OWNERLOOKUP, "modified_by", system=True,
-              read_only=True, lookup_module="users"),
-        Field("Created_Time", "Created Time", DataType.DATETIME, "created_time", system=True,
-              read_only=True),
-        Field("Modified_Time", "Modified Time", DataType.DATETIME, "modified_time", system=True,
-              read_only=True),
-    )  # fmt: skip
+        Field(
+            "Owner", "Owner", DataType.OWNERLOOKUP, "owner_id", system=True, lookup_module="users"
+        ),
+        Field(
+            "Created_By",
+            "Created By",
+            DataType.OWNERLOOKUP,
+            "created_by",
+            system=True,
+            read_only=True,
+            lookup_module="users",
+        ),
+        Field(
+            "Modified_By",
+            "Modified By",
+            DataType.OWNERLOOKUP,
+            "modified_by",
+            system=True,
+            read_only=True,
+            lookup_module="users",
+        ),
+        Field(
+            "Created_Time",
+            "Created Time",
+            DataType.DATETIME,
+            "created_time",
+            system=True,
+            read_only=True,
+        ),
+        Field(
+            "Modified_Time",
+            "Modified Time",
+            DataType.DATETIME,
+            "modified_time",
+            system=True,
+            read_only=True,
+        ),
+    )
 
 
 TEXT, AREA, EMAIL, PHONE, WEB = (
-    DataType.TEXT, DataType.TEXTAREA, DataType.EMAIL, DataType.PHONE, DataType.WEBSITE,
-)  # fmt: skip
+    DataType.TEXT,
+    DataType.TEXTAREA,
+    DataType.EMAIL,
+    DataType.PHONE,
+    DataType.WEBSITE,
+)
 PICK, CUR, INT, PCT, DATE, LOOK = (
-    DataType.PICKLIST, DataType.CURRENCY, DataType.INTEGER, DataType.PERCENT, DataType.DATE,
+    DataType.PICKLIST,
+    DataType.CURRENCY,
+    DataType.INTEGER,
+    DataType.PERCENT,
+    DataType.DATE,
     DataType.LOOKUP,
-)  # fmt: skip
+)
 
 
 def _accounts() -> list[Field]:
@@ -210,22 +294,39 @@ def standard_modules() -> tuple[Module, ...]:
         for f_index, f in enumerate([*make(), *_system_fields()]):
             fields.append(
                 Field(
-                    api_name=f.api_name, label=f.label, data_type=f.data_type, column=f.column,
-                    id=FIELD_ID_BASE + m_index * 1000 + f_index + 1, mandatory=f.mandatory,
-                    read_only=f.read_only, system=f.system, length=f.length,
+                    api_name=f.api_name,
+                    label=f.label,
+                    data_type=f.data_type,
+                    column=f.column,
+                    id=FIELD_ID_BASE + m_index * 1000 + f_index + 1,
+                    mandatory=f.mandatory,
+                    read_only=f.read_only,
+                    system=f.system,
+                    length=f.length,
                     picklist=tuple(
-                        replace(v, id=PICKLIST_ID_BASE + m_index * 100_000 + f_index * 1000
-                                + v.sequence_number)
+                        replace(
+                            v,
+                            id=PICKLIST_ID_BASE
+                            + m_index * 100_000
+                            + f_index * 1000
+                            + v.sequence_number,
+                        )
                         for v in f.picklist
                     ),
-                    lookup_module=f.lookup_module, sequence=f_index + 1,
-                )  # fmt: skip
+                    lookup_module=f.lookup_module,
+                    sequence=f_index + 1,
+                )
             )
         modules.append(
             Module(
-                api_name=api, singular_label=singular, plural_label=plural,
-                id=MODULE_ID_BASE + m_index + 1, table=table, display_field=display,
-                fields=tuple(fields), sequence=m_index + 1,
-            )  # fmt: skip
+                api_name=api,
+                singular_label=singular,
+                plural_label=plural,
+                id=MODULE_ID_BASE + m_index + 1,
+                table=table,
+                display_field=display,
+                fields=tuple(fields),
+                sequence=m_index + 1,
+            )
         )
     return tuple(modules)

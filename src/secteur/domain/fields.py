@@ -240,9 +240,13 @@ class Module:
     @cached_property
     def writable_fields(self) -> dict[str, Field]:
         """Fields a client sets, by their exact api name (the owner is the one system field)."""
-        return {f.api_name: f for f in self.fields
-                if not f.read_only and (not f.system or f.api_name == "Owner")
-                and f.kind is not Kind.TERRITORIES}  # fmt: skip
+        return {
+            f.api_name: f
+            for f in self.fields
+            if not f.read_only
+            and (not f.system or f.api_name == "Owner")
+            and f.kind is not Kind.TERRITORIES
+        }
 
     @cached_property
     def checkbox_fields(self) -> tuple[Field, ...]:
@@ -261,8 +265,11 @@ class Module:
     @cached_property
     def empty_values(self) -> dict[str, Any]:
         """What each stored data field holds when nothing was given (a new record's base)."""
-        return {f.api_name: EMPTY_BY_KIND.get(f.kind) for f in self.data_fields
-                if f.kind is not Kind.TERRITORIES}  # fmt: skip
+        return {
+            f.api_name: EMPTY_BY_KIND.get(f.kind)
+            for f in self.data_fields
+            if f.kind is not Kind.TERRITORIES
+        }
 
 
 def column_for(api_name: str) -> str:

@@ -144,8 +144,9 @@ def _picklist(f: Field, value: Any) -> str | None:
         return None
     entry = f.picklist_value(value.strip())
     if entry is None:
-        raise InvalidValue("picklist", "invalid data",
-                           supported_values=[p.actual_value for p in f.picklist])  # fmt: skip
+        raise InvalidValue(
+            "picklist", "invalid data", supported_values=[p.actual_value for p in f.picklist]
+        )
     return entry.actual_value
 
 
@@ -160,8 +161,11 @@ def _multiselect(f: Field, value: Any) -> tuple[str, ...]:
             raise InvalidValue("multiselectpicklist")
         entry = f.picklist_value(item.strip())
         if entry is None:
-            raise InvalidValue("multiselectpicklist", "invalid data",
-                               supported_values=[p.actual_value for p in f.picklist])  # fmt: skip
+            raise InvalidValue(
+                "multiselectpicklist",
+                "invalid data",
+                supported_values=[p.actual_value for p in f.picklist],
+            )
         if entry.actual_value not in chosen:
             chosen.append(entry.actual_value)
     return tuple(chosen)
@@ -242,25 +246,37 @@ def clean_item(
             try:
                 values[f.api_name] = coerce(f, value, time_zone=time_zone)
             except InvalidValue as bad:
-                details = {"api_name": f.api_name, "json_path": f"$.{collection}[{index}].{key}",
-                           "expected_data_type": bad.expected, **bad.extra}  # fmt: skip
+                details = {
+                    "api_name": f.api_name,
+                    "json_path": f"$.{collection}[{index}].{key}",
+                    "expected_data_type": bad.expected,
+                    **bad.extra,
+                }
                 problems.append(Problem("INVALID_DATA", bad.message, details))
             continue
         if key.startswith("$") or key in IGNORED_KEYS:
             continue
         f = module.field(key)
         if f is None:
-            problems.append(Problem("INVALID_DATA", "invalid field api_name",
-                                    {"api_name": key,
-                                     "json_path": f"$.{collection}[{index}].{key}"}))  # fmt: skip
+            problems.append(
+                Problem(
+                    "INVALID_DATA",
+                    "invalid field api_name",
+                    {"api_name": key, "json_path": f"$.{collection}[{index}].{key}"},
+                )
+            )
             continue
         if f.read_only or (f.system and f.api_name != "Owner"):
             continue
         try:
             values[f.api_name] = coerce(f, value, time_zone=time_zone)
         except InvalidValue as bad:
-            details = {"api_name": f.api_name, "json_path": f"$.{collection}[{index}].{key}",
-                       "expected_data_type": bad.expected, **bad.extra}  # fmt: skip
+            details = {
+                "api_name": f.api_name,
+                "json_path": f"$.{collection}[{index}].{key}",
+                "expected_data_type": bad.expected,
+                **bad.extra,
+            }
             problems.append(Problem("INVALID_DATA", bad.message, details))
     if creating:
         for f in module.checkbox_fields:
@@ -272,10 +288,12 @@ def clean_item(
             not creating and sent and is_empty(values[f.api_name])
         ):
             problems.append(
-                Problem("MANDATORY_NOT_FOUND", "required field not found",
-                        {"api_name": f.api_name,
-                         "json_path": f"$.{collection}[{index}].{f.api_name}"})
-            )  # fmt: skip
+                Problem(
+                    "MANDATORY_NOT_FOUND",
+                    "required field not found",
+                    {"api_name": f.api_name, "json_path": f"$.{collection}[{index}].{f.api_name}"},
+                )
+            )
     return CleanItem(values, tuple(problems))
 
 

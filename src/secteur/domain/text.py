@@ -1,4 +1,4 @@
-"""Case-insensitive text, defined once for every evaluator (criteria.md: comparisons ignore case)."""
+"""Case-insensitive text, defined once for every evaluator (criteria.md: text ignores case)."""
 
 from __future__ import annotations
 

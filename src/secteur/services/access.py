@@ -21,8 +21,9 @@ _SCOPE_ACCESS = {
 
 
 def scope_mismatch() -> ServiceError:
-    return ServiceError("OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL",
-                        status=401)  # fmt: skip
+    return ServiceError(
+        "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", status=401
+    )
 
 
 def require_module(actor: Actor, module: Module, operation: Operation) -> None:
@@ -30,9 +31,10 @@ def require_module(actor: Actor, module: Module, operation: Operation) -> None:
     if not actor.scope_allows(Category.MODULES, module.api_name, _SCOPE_ACCESS[operation]):
         raise scope_mismatch()
     if not actor.may(module.api_name, operation):
-        raise NoPermission(f"permission denied to {operation.value} {module.api_name}",
-                           {"permissions": [f"Crm_Implied_{operation.value.title()}_"
-                                            f"{module.api_name}"]})  # fmt: skip
+        raise NoPermission(
+            f"permission denied to {operation.value} {module.api_name}",
+            {"permissions": [f"Crm_Implied_{operation.value.title()}_{module.api_name}"]},
+        )
 
 
 def visible(tx: Tx, actor: Actor, rt: RecordTable) -> sa.ColumnElement[bool] | None:

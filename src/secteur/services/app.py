@@ -90,8 +90,9 @@ class Tx:
 
 
 class Secteur:
-    def __init__(self, settings: Settings, *, engine: Engine | None = None,
-                 clock: Clock = system_clock) -> None:  # fmt: skip
+    def __init__(
+        self, settings: Settings, *, engine: Engine | None = None, clock: Clock = system_clock
+    ) -> None:
         self.settings = settings
         self.engine = engine or create_engine(settings.effective_database_url)
         self.clock = clock

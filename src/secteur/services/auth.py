@@ -11,6 +11,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -73,29 +74,46 @@ def create_client(tx: Tx, name: str, redirect_uri: str | None = None) -> NewClie
         raise ServiceError("INVALID_DATA", "a client needs a name", {"param_name": "name"})
     client_id = "1000." + secrets.token_hex(15).upper()
     secret = secrets.token_hex(21)
-    tx.conn.execute(t.oauth_clients.insert().values(
-        client_id=client_id, secret_hash=digest(secret), name=name.strip(),
-        redirect_uri=redirect_uri, created_time=tx.now, modified_time=tx.now,
-    ))  # fmt: skip
+    tx.conn.execute(
+        t.oauth_clients.insert().values(
+            client_id=client_id,
+            secret_hash=digest(secret),
+            name=name.strip(),
+            redirect_uri=redirect_uri,
+            created_time=tx.now,
+            modified_time=tx.now,
+        )
+    )
     return NewClient(client_id, secret, name.strip())
 
 
 def _user_id(tx: Tx, email: str) -> int:
     row = tx.conn.execute(
-        sa.select(t.users.c.id).where(t.users.c.email_key == email.lower(),
-                                      t.users.c.status == "active")
-    ).first()  # fmt: skip
+        sa.select(t.users.c.id).where(
+            t.users.c.email_key == email.lower(), t.users.c.status == "active"
+        )
+    ).first()
     if row is None:
-        raise ServiceError("INVALID_DATA", f"no active user with e-mail {email}",
-                           {"param_name": "user"})  # fmt: skip
+        raise ServiceError(
+            "INVALID_DATA", f"no active user with e-mail {email}", {"param_name": "user"}
+        )
     return int(row[0])
 
 
-def _client_row(tx: Tx, client_id: str) -> sa.Row[tuple[int, str, bool]] | None:
-    return tx.conn.execute(
-        sa.select(t.oauth_clients.c.id, t.oauth_clients.c.secret_hash,
-                  t.oauth_clients.c.revoked).where(t.oauth_clients.c.client_id == client_id)
-    ).first()  # fmt: skip
+class _Client(NamedTuple):
+    id: int
+    secret_hash: str
+    revoked: bool
+
+
+def _client_row(tx: Tx, client_id: str) -> _Client | None:
+    clients = t.oauth_clients
+    row = tx.conn.execute(
+        sa.select(clients.c.id, clients.c.secret_hash, clients.c.revoked).where(
+            clients.c.client_id == client_id
+        )
+    ).first()
+    return None if row is None else _Client(int(row.id), str(row.secret_hash), bool(row.revoked))
 
 
 def create_grant(tx: Tx, client_id: str, user_email: str, scope: str) -> str:
@@ -104,10 +122,16 @@ def create_grant(tx: Tx, client_id: str, user_email: str, scope: str) -> str:
     if client is None or client.revoked:
         raise ServiceError("INVALID_DATA", "unknown client", {"param_name": "client"})
     code = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
-    tx.conn.execute(t.oauth_grants.insert().values(
-        code_hash=digest(code), client_id=client.id, user_id=_user_id(tx, user_email),
-        scopes=normalise_scopes(scope), expires_at=tx.now + GRANT_TTL, created_time=tx.now,
-    ))  # fmt: skip
+    tx.conn.execute(
+        t.oauth_grants.insert().values(
+            code_hash=digest(code),
+            client_id=client.id,
+            user_id=_user_id(tx, user_email),
+            scopes=normalise_scopes(scope),
+            expires_at=tx.now + GRANT_TTL,
+            created_time=tx.now,
+        )
+    )
     return code
 
 
@@ -115,10 +139,15 @@ def issue_access_token(tx: Tx, user_email: str, scope: str, ttl: timedelta) -> I
     """An access token without a client (CLI, demo): limited by scopes and its lifetime."""
     scopes = normalise_scopes(scope)
     token = _token()
-    tx.conn.execute(t.oauth_access_tokens.insert().values(
-        token_hash=digest(token), user_id=_user_id(tx, user_email), scopes=scopes,
-        expires_at=tx.now + ttl, created_time=tx.now,
-    ))  # fmt: skip
+    tx.conn.execute(
+        t.oauth_access_tokens.insert().values(
+            token_hash=digest(token),
+            user_id=_user_id(tx, user_email),
+            scopes=scopes,
+            expires_at=tx.now + ttl,
+            created_time=tx.now,
+        )
+    )
     return IssuedToken(token, int(ttl.total_seconds()), scopes)
 
 
@@ -134,10 +163,17 @@ def _authenticate_client(tx: Tx, client_id: str, client_secret: str) -> int:
 def _new_access(tx: Tx, client: int, user: int, scopes: str, refresh_id: int | None) -> str:
     token = _token()
     ttl = timedelta(seconds=tx.app.settings.access_token_ttl_seconds)
-    tx.conn.execute(t.oauth_access_tokens.insert().values(
-        token_hash=digest(token), client_id=client, refresh_token_id=refresh_id, user_id=user,
-        scopes=scopes, expires_at=tx.now + ttl, created_time=tx.now,
-    ))  # fmt: skip
+    tx.conn.execute(
+        t.oauth_access_tokens.insert().values(
+            token_hash=digest(token),
+            client_id=client,
+            refresh_token_id=refresh_id,
+            user_id=user,
+            scopes=scopes,
+            expires_at=tx.now + ttl,
+            created_time=tx.now,
+        )
+    )
     return token
 
 
@@ -151,16 +187,24 @@ def exchange_code(tx: Tx, client_id: str, client_secret: str, code: str) -> Issu
         raise OAuthError("invalid_code")
     # A code is good once: a second exchange finds it used, even under a race.
     used = tx.conn.execute(
-        grants.update().where(grants.c.id == grant.id, grants.c.used_at.is_(None))
+        grants.update()
+        .where(grants.c.id == grant.id, grants.c.used_at.is_(None))
         .values(used_at=tx.now)
-    )  # fmt: skip
+    )
     if used.rowcount != 1:
         raise OAuthError("invalid_code")
     refresh = _token()
-    refresh_id = tx.conn.execute(t.oauth_refresh_tokens.insert().values(
-        token_hash=digest(refresh), client_id=client, user_id=grant.user_id,
-        scopes=grant.scopes, created_time=tx.now,
-    ).returning(t.oauth_refresh_tokens.c.id)).scalar_one()  # fmt: skip
+    refresh_id = tx.conn.execute(
+        t.oauth_refresh_tokens.insert()
+        .values(
+            token_hash=digest(refresh),
+            client_id=client,
+            user_id=grant.user_id,
+            scopes=grant.scopes,
+            created_time=tx.now,
+        )
+        .returning(t.oauth_refresh_tokens.c.id)
+    ).scalar_one()
     access = _new_access(tx, client, grant.user_id, grant.scopes, refresh_id)
     return IssuedToken(access, tx.app.settings.access_token_ttl_seconds, grant.scopes, refresh)
 
@@ -183,10 +227,15 @@ def store_refresh_token(tx: Tx, client_id: str, user_email: str, scope: str) -> 
     if client is None or client.revoked:
         raise ServiceError("INVALID_DATA", "unknown client", {"param_name": "client"})
     token = _token()
-    tx.conn.execute(t.oauth_refresh_tokens.insert().values(
-        token_hash=digest(token), client_id=client.id, user_id=_user_id(tx, user_email),
-        scopes=normalise_scopes(scope), created_time=tx.now,
-    ))  # fmt: skip
+    tx.conn.execute(
+        t.oauth_refresh_tokens.insert().values(
+            token_hash=digest(token),
+            client_id=client.id,
+            user_id=_user_id(tx, user_email),
+            scopes=normalise_scopes(scope),
+            created_time=tx.now,
+        )
+    )
     return token
 
 
@@ -198,15 +247,20 @@ def revoke(tx: Tx, token: str) -> bool:
         sa.select(refresh_tokens.c.id).where(refresh_tokens.c.token_hash == hashed)
     ).first()
     if row is not None:
-        tx.conn.execute(refresh_tokens.update().where(refresh_tokens.c.id == row.id)
-                        .values(revoked_at=tx.now))  # fmt: skip
-        tx.conn.execute(access_tokens.update().where(
-            access_tokens.c.refresh_token_id == row.id, access_tokens.c.revoked_at.is_(None)
-        ).values(revoked_at=tx.now))  # fmt: skip
+        tx.conn.execute(
+            refresh_tokens.update().where(refresh_tokens.c.id == row.id).values(revoked_at=tx.now)
+        )
+        tx.conn.execute(
+            access_tokens.update()
+            .where(access_tokens.c.refresh_token_id == row.id, access_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=tx.now)
+        )
         return True
-    result = tx.conn.execute(access_tokens.update().where(
-        access_tokens.c.token_hash == hashed, access_tokens.c.revoked_at.is_(None)
-    ).values(revoked_at=tx.now))  # fmt: skip
+    result = tx.conn.execute(
+        access_tokens.update()
+        .where(access_tokens.c.token_hash == hashed, access_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=tx.now)
+    )
     return result.rowcount == 1
 
 
@@ -214,9 +268,10 @@ def authenticate(tx: Tx, token: str) -> TokenOwner | None:
     """The owner of a live access token; None for unknown, expired or revoked tokens."""
     tokens = t.oauth_access_tokens
     row = tx.conn.execute(
-        sa.select(tokens.c.user_id, tokens.c.scopes, tokens.c.expires_at, tokens.c.revoked_at)
-        .where(tokens.c.token_hash == digest(token))
-    ).first()  # fmt: skip
+        sa.select(
+            tokens.c.user_id, tokens.c.scopes, tokens.c.expires_at, tokens.c.revoked_at
+        ).where(tokens.c.token_hash == digest(token))
+    ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= tx.now:
         return None
     return TokenOwner(int(row.user_id), parse_scopes(row.scopes))

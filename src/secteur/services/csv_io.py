@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from secteur.adapters.db import records_repo
 from secteur.domain.actor import Actor, actor_for
+from secteur.domain.directory import Operation
 from secteur.domain.fields import DataType, Field, Kind, Module
 from secteur.services import access
 from secteur.services.app import Secteur, Tx
@@ -55,8 +56,9 @@ def _columns(module: Module, header: list[str]) -> list[Field | None]:
             unknown.append(key)
         columns.append(f)
     if unknown:
-        raise ServiceError("INVALID_DATA", f"unknown column(s) for {module.api_name}: "
-                           + ", ".join(unknown[:10]))  # fmt: skip
+        raise ServiceError(
+            "INVALID_DATA", f"unknown column(s) for {module.api_name}: " + ", ".join(unknown[:10])
+        )
     return columns
 
 
@@ -74,8 +76,14 @@ def _rows(path: Path) -> Iterator[list[str]]:
 def _owner(tx: Tx, value: str) -> Any:
     """Owner as an e-mail (as exported) or an id."""
     if "@" in value:
-        user = next((u for u in tx.state.directory.users.values()
-                     if u.email.lower() == value.strip().lower()), None)  # fmt: skip
+        user = next(
+            (
+                u
+                for u in tx.state.directory.users.values()
+                if u.email.lower() == value.strip().lower()
+            ),
+            None,
+        )
         return {"id": user.id} if user else {"id": "0"}
     return {"id": value}
 
@@ -98,8 +106,15 @@ class _RollBack(Exception):
     """Raised inside the import transaction to undo it when a row was bad."""
 
 
-def import_records(app: Secteur, module_name: str, path: Path, *, user_email: str | None,
-                   partial: bool, console: Console | None = None) -> ImportReport:  # fmt: skip
+def import_records(
+    app: Secteur,
+    module_name: str,
+    path: Path,
+    *,
+    user_email: str | None,
+    partial: bool,
+    console: Console | None = None,
+) -> ImportReport:
     if not path.is_file():
         raise ServiceError("INVALID_DATA", f"no such file: {path}")
     total = max(sum(1 for _ in _rows(path)) - 1, 0)
@@ -116,8 +131,9 @@ def import_records(app: Secteur, module_name: str, path: Path, *, user_email: st
             chunk: list[tuple[int, dict[str, Any]]] = []
             for number, row in enumerate(rows, start=2):
                 if len(row) != len(header):
-                    report.problems.append(RowProblem(
-                        number, None, f"expected {len(header)} values, found {len(row)}"))
+                    report.problems.append(
+                        RowProblem(number, None, f"expected {len(header)} values, found {len(row)}")
+                    )
                     continue
                 chunk.append((number, _item(tx, columns, row)))
                 if len(chunk) >= CHUNK:
@@ -133,19 +149,26 @@ def import_records(app: Secteur, module_name: str, path: Path, *, user_email: st
     return report
 
 
-def _write_chunk(tx: Tx, actor: Actor, module: Module, chunk: list[tuple[int, dict[str, Any]]],
-                 report: ImportReport) -> None:  # fmt: skip
+def _write_chunk(
+    tx: Tx,
+    actor: Actor,
+    module: Module,
+    chunk: list[tuple[int, dict[str, Any]]],
+    report: ImportReport,
+) -> None:
     """Write a chunk; bad rows are reported (an all-or-nothing import is undone at the end)."""
     if not chunk:
         return
-    results = write_records(tx, actor, module, [item for _, item in chunk], mode=Mode.INSERT,
-                            max_batch=None)  # fmt: skip
+    results = write_records(
+        tx, actor, module, [item for _, item in chunk], mode=Mode.INSERT, max_batch=None
+    )
     for (number, _), result in zip(chunk, results, strict=True):
         if result.ok:
             report.imported += 1
         else:
-            report.problems.append(RowProblem(number, result.details.get("api_name"),
-                                              result.message))  # fmt: skip
+            report.problems.append(
+                RowProblem(number, result.details.get("api_name"), result.message)
+            )
 
 
 @contextmanager
@@ -154,8 +177,14 @@ def progress(console: Console | None, label: str, total: int) -> Iterator[Callab
     if console is None:
         yield lambda n: None
         return
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, transient=True) as bar:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(label, total=total or None)
         yield lambda n: bar.advance(task, n)
 
@@ -177,13 +206,19 @@ def _csv_value(tx: Tx, f: Field, value: Any) -> str:
     return str(value)
 
 
-def export_records(app: Secteur, module_name: str, out: IO[str], *, user_email: str | None,
-                   console: Console | None = None) -> int:  # fmt: skip
+def export_records(
+    app: Secteur,
+    module_name: str,
+    out: IO[str],
+    *,
+    user_email: str | None,
+    console: Console | None = None,
+) -> int:
     """Write the records the user can see as CSV (keyset-paged, constant memory)."""
     with app.read() as tx:
         module = module_or_error(tx, module_name)
         actor = _actor(tx, user_email, "cli")
-        access.require_module(actor, module, access.Operation.VIEW)
+        access.require_module(actor, module, Operation.VIEW)
         rt = tx.state.table(module)
         visible = access.visible(tx, actor, rt)
         fields = [f for f in module.fields if f.kind is not Kind.TERRITORIES]
@@ -199,14 +234,19 @@ def export_records(app: Secteur, module_name: str, out: IO[str], *, user_email: 
                 query = records_repo.select_records(rt).where(rt.table.c.id > last_id)
                 if visible is not None:
                     query = query.where(visible)
-                page = records_repo.fetch_page(tx.conn, rt,
-                                               query.order_by(rt.table.c.id).limit(CHUNK))
+                page = records_repo.fetch_page(
+                    tx.conn, rt, query.order_by(rt.table.c.id).limit(CHUNK)
+                )
                 if not page:
                     break
                 for record in page:
                     values = record.field_values()
-                    writer.writerow([str(record.id), *[_csv_value(tx, f, values.get(f.api_name))
-                                                       for f in fields]])  # fmt: skip
+                    writer.writerow(
+                        [
+                            str(record.id),
+                            *[_csv_value(tx, f, values.get(f.api_name)) for f in fields],
+                        ]
+                    )
                 written += len(page)
                 last_id = page[-1].id
                 advance(len(page))

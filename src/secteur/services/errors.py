@@ -11,8 +11,14 @@ class ServiceError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message: str, details: Mapping[str, Any] | None = None,
-                 *, status: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        *,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -24,16 +30,20 @@ class ServiceError(Exception):
 class NotFound(ServiceError):
     """An id that does not exist or that the caller may not see (the two answer alike)."""
 
-    def __init__(self, message: str = "the id given seems to be invalid",
-                 details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        message: str = "the id given seems to be invalid",
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__("INVALID_DATA", message, details or {})
 
 
 class NoPermission(ServiceError):
     status = 403
 
-    def __init__(self, message: str = "permission denied",
-                 details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, message: str = "permission denied", details: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__("NO_PERMISSION", message, details or {"permissions": []})
 
 
@@ -42,8 +52,11 @@ class Conflict(ServiceError):
 
     status = 409
 
-    def __init__(self, message: str = "the resource was changed by someone else",
-                 details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        message: str = "the resource was changed by someone else",
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__("CONFLICT", message, details or {})
 
 

@@ -54,8 +54,9 @@ def api_name_from_label(label: str) -> str:
     return name[:50]
 
 
-def _picklist(raw: Any, path: str,
-              existing: tuple[PicklistValue, ...] = ()) -> tuple[PicklistValue, ...]:  # fmt: skip
+def _picklist(
+    raw: Any, path: str, existing: tuple[PicklistValue, ...] = ()
+) -> tuple[PicklistValue, ...]:
     if not isinstance(raw, list) or not raw:
         raise item_failure(
             "MANDATORY_NOT_FOUND",
@@ -92,14 +93,21 @@ def _picklist(raw: Any, path: str,
                 json_path=f"{item_path}.display_value",
             )
         if not isinstance(actual, str) or not actual.strip():
-            raise item_failure("INVALID_DATA", "invalid actual_value", api_name="actual_value",
-                               json_path=f"{item_path}.actual_value")  # fmt: skip
+            raise item_failure(
+                "INVALID_DATA",
+                "invalid actual_value",
+                api_name="actual_value",
+                json_path=f"{item_path}.actual_value",
+            )
         display, actual = display.strip(), actual.strip()
         too_long = max(len(display), len(actual)) > MAX_PICKLIST_LENGTH
         if MULTISELECT_SEPARATOR in display + actual or too_long:
-            raise item_failure("INVALID_DATA", "invalid picklist value",
-                               json_path=f"{item_path}.display_value",
-                               maximum_length=MAX_PICKLIST_LENGTH)  # fmt: skip
+            raise item_failure(
+                "INVALID_DATA",
+                "invalid picklist value",
+                json_path=f"{item_path}.display_value",
+                maximum_length=MAX_PICKLIST_LENGTH,
+            )
         if fold(actual) in seen:
             raise item_failure(
                 "DUPLICATE_DATA", "duplicate picklist value", json_path=f"{item_path}.actual_value"
@@ -109,16 +117,20 @@ def _picklist(raw: Any, path: str,
         given_id = str(raw_id) if raw_id is not None else ""
         previous = by_id.get(int(given_id)) if given_id.isdigit() else by_value.get(fold(actual))
         if previous is not None:
-            values.append(replace(previous, display_value=display, actual_value=actual,
-                                  sequence_number=index + 1))  # fmt: skip
+            values.append(
+                replace(
+                    previous, display_value=display, actual_value=actual, sequence_number=index + 1
+                )
+            )
         else:
             values.append(PicklistValue(display, actual, index + 1, id=next_id))
             next_id += 1
     return tuple(values)
 
 
-def create_field(tx: Tx, actor: Actor, module: Module, index: int,
-                 item: Mapping[str, Any]) -> Field:  # fmt: skip
+def create_field(
+    tx: Tx, actor: Actor, module: Module, index: int, item: Mapping[str, Any]
+) -> Field:
     _require(actor)
     path = f"$.fields[{index}]"
     label = item.get("field_label") or item.get("display_label")
@@ -178,13 +190,19 @@ def create_field(tx: Tx, actor: Actor, module: Module, index: int,
         or isinstance(length, bool)
         or not 1 <= length <= DEFAULT_LENGTH.get(data_type, length)
     ):
-        raise item_failure("INVALID_DATA", "invalid length", api_name="length",
-                           json_path=f"{path}.length",
-                           maximum_length=DEFAULT_LENGTH.get(data_type))  # fmt: skip
+        raise item_failure(
+            "INVALID_DATA",
+            "invalid length",
+            api_name="length",
+            json_path=f"{path}.length",
+            maximum_length=DEFAULT_LENGTH.get(data_type),
+        )
     decimal_place = item.get("decimal_place")
-    if decimal_place is not None and (not isinstance(decimal_place, int)
-                                      or isinstance(decimal_place, bool)
-                                      or not 0 <= decimal_place <= 9):  # fmt: skip
+    if decimal_place is not None and (
+        not isinstance(decimal_place, int)
+        or isinstance(decimal_place, bool)
+        or not 0 <= decimal_place <= 9
+    ):
         raise item_failure(
             "INVALID_DATA",
             "invalid decimal_place",
@@ -220,11 +238,18 @@ def create_field(tx: Tx, actor: Actor, module: Module, index: int,
             expected_data_type="boolean",
         )
     new = Field(
-        api_name=api_name, label=label.strip(), data_type=data_type, column=column_for(api_name),
-        custom=True, mandatory=mandatory, length=length, decimal_place=decimal_place,
-        picklist=picklist, lookup_module=lookup_module,
+        api_name=api_name,
+        label=label.strip(),
+        data_type=data_type,
+        column=column_for(api_name),
+        custom=True,
+        mandatory=mandatory,
+        length=length,
+        decimal_place=decimal_place,
+        picklist=picklist,
+        lookup_module=lookup_module,
         sequence=max((f.sequence for f in module.fields), default=0) + 1,
-    )  # fmt: skip
+    )
     _check_column_free(tx, module, new)
     stored = metadata_repo.insert_field(tx.conn, module, new, tx.now, actor.id)
     add_field_columns(tx.conn, module, stored)
@@ -234,9 +259,22 @@ def create_field(tx: Tx, actor: Actor, module: Module, index: int,
         tx.conn.execute(records.update().values({stored.column: False}))
     if stored.kind is Kind.REFERENCE:
         index_field(tx.conn, module, stored)
-    audit_repo.append(tx.conn, [AuditEvent(
-        tx.now, actor.id, "field", stored.id, "create", actor.source, module.api_name, None,
-        {"api_name": api_name, "data_type": data_type.value, "label": stored.label})])  # fmt: skip
+    audit_repo.append(
+        tx.conn,
+        [
+            AuditEvent(
+                tx.now,
+                actor.id,
+                "field",
+                stored.id,
+                "create",
+                actor.source,
+                module.api_name,
+                None,
+                {"api_name": api_name, "data_type": data_type.value, "label": stored.label},
+            )
+        ],
+    )
     tx.metadata_changed()
     return stored
 
@@ -245,12 +283,20 @@ def _check_column_free(tx: Tx, module: Module, f: Field) -> None:
     """A column left by an earlier field of the same name would clash (fields are never dropped)."""
     existing = {c["name"] for c in sa.inspect(tx.conn).get_columns(module.table)}
     if f.column in existing:
-        raise item_failure("DUPLICATE_DATA", "this api_name was used by an earlier field",
-                           api_name="api_name")  # fmt: skip
+        raise item_failure(
+            "DUPLICATE_DATA", "this api_name was used by an earlier field", api_name="api_name"
+        )
 
 
-def update_field(tx: Tx, actor: Actor, module: Module, field_id: int, item: Mapping[str, Any],
-                 expected_version: int | None, index: int = 0) -> Field:  # fmt: skip
+def update_field(
+    tx: Tx,
+    actor: Actor,
+    module: Module,
+    field_id: int,
+    item: Mapping[str, Any],
+    expected_version: int | None,
+    index: int = 0,
+) -> Field:
     """Change a field's label or picklist values; a value still used by records stays."""
     _require(actor)
     current = get_field(module, field_id)
@@ -281,13 +327,31 @@ def update_field(tx: Tx, actor: Actor, module: Module, field_id: int, item: Mapp
         _check_values_unused(tx, module, current, values)
         changed = replace(changed, picklist=values)
     if not metadata_repo.update_field(tx.conn, module, changed, tx.now, actor.id, expected_version):
-        raise ServiceError("CONFLICT", "the field was changed by someone else",
-                           {"id": str(field_id)}, status=409)  # fmt: skip
-    audit_repo.append(tx.conn, [AuditEvent(
-        tx.now, actor.id, "field", field_id, "update", actor.source, module.api_name,
-        {"label": current.label, "pick_list_values": [v.actual_value for v in current.picklist]},
-        {"label": changed.label, "pick_list_values": [v.actual_value for v in changed.picklist]},
-    )])  # fmt: skip
+        raise ServiceError(
+            "CONFLICT", "the field was changed by someone else", {"id": str(field_id)}, status=409
+        )
+    audit_repo.append(
+        tx.conn,
+        [
+            AuditEvent(
+                tx.now,
+                actor.id,
+                "field",
+                field_id,
+                "update",
+                actor.source,
+                module.api_name,
+                {
+                    "label": current.label,
+                    "pick_list_values": [v.actual_value for v in current.picklist],
+                },
+                {
+                    "label": changed.label,
+                    "pick_list_values": [v.actual_value for v in changed.picklist],
+                },
+            )
+        ],
+    )
     tx.metadata_changed()
     return changed
 
@@ -300,12 +364,17 @@ def _check_identity_kept(current: Field, item: Mapping[str, Any], path: str) -> 
     """
     for key, value in (("api_name", current.api_name), ("data_type", current.data_type.value)):
         if key in item and item[key] != value:
-            raise item_failure("INVALID_DATA", f"the {key} of a field cannot be changed",
-                               api_name=key, json_path=f"{path}.{key}")  # fmt: skip
+            raise item_failure(
+                "INVALID_DATA",
+                f"the {key} of a field cannot be changed",
+                api_name=key,
+                json_path=f"{path}.{key}",
+            )
 
 
-def _check_values_unused(tx: Tx, module: Module, f: Field,
-                         values: tuple[PicklistValue, ...]) -> None:  # fmt: skip
+def _check_values_unused(
+    tx: Tx, module: Module, f: Field, values: tuple[PicklistValue, ...]
+) -> None:
     kept = {fold(v.actual_value) for v in values}
     removed = [v for v in f.picklist if fold(v.actual_value) not in kept]
     if not removed:

@@ -1,4 +1,4 @@
-"""The save pipeline's extension points (00-product.md, "Order of execution when a record is saved").
+"""The save pipeline's extension points (00-product.md, "Order of execution … saved").
 
 1 validate (with `SaveStep.check` for locks) → 2 write → 3 territories → 4 cascade →
 5 approvals → 6 blueprints → 7 side effects to the outbox. Steps 2–7 share the caller's
@@ -59,8 +59,14 @@ class Outcome:
 class SaveStep(Protocol):
     stage: Stage
 
-    def check(self, tx: Tx, actor: Actor, module: Module, before: StoredRecord | None,
-              changes: Mapping[str, Any]) -> Sequence[Problem]:
+    def check(
+        self,
+        tx: Tx,
+        actor: Actor,
+        module: Module,
+        before: StoredRecord | None,
+        changes: Mapping[str, Any],
+    ) -> Sequence[Problem]:
         """Step 1: problems that forbid this change (a lock, a process field), or none."""
         ...
 
@@ -85,16 +91,24 @@ class Pipeline:
     def add(self, step: SaveStep) -> None:
         self._steps = sorted([*self._steps, step], key=lambda s: s.stage)
 
-    def check(self, tx: Tx, actor: Actor, module: Module, before: StoredRecord | None,
-              changes: Mapping[str, Any], stages: frozenset[Stage]) -> list[Problem]:
+    def check(
+        self,
+        tx: Tx,
+        actor: Actor,
+        module: Module,
+        before: StoredRecord | None,
+        changes: Mapping[str, Any],
+        stages: frozenset[Stage],
+    ) -> list[Problem]:
         problems: list[Problem] = []
         for step in self._steps:
             if step.stage in stages:
                 problems.extend(step.check(tx, actor, module, before, changes))
         return problems
 
-    def apply(self, tx: Tx, actor: Actor, changes: Sequence[Change],
-              stages: frozenset[Stage]) -> Outcome:
+    def apply(
+        self, tx: Tx, actor: Actor, changes: Sequence[Change], stages: frozenset[Stage]
+    ) -> Outcome:
         outcome = Outcome()
         if not changes:
             return outcome

@@ -16,8 +16,12 @@ from secteur.domain.directory import ADMIN_PERMISSIONS, ModuleAccess, Operation,
 from secteur.services.app import Tx
 from secteur.services.errors import NoPermission, NotFound, ServiceError, item_failure
 
-_OPERATION_WORDS = {Operation.VIEW: "View", Operation.CREATE: "Create", Operation.EDIT: "Edit",
-                    Operation.DELETE: "Delete"}  # fmt: skip
+_OPERATION_WORDS = {
+    Operation.VIEW: "View",
+    Operation.CREATE: "Create",
+    Operation.EDIT: "Edit",
+    Operation.DELETE: "Delete",
+}
 
 
 def permission_name(module: str, operation: Operation) -> str:
@@ -41,9 +45,15 @@ def permission_details(profile: Profile, modules: list[str]) -> list[dict[str, A
                 }
             )
     for permission in ADMIN_PERMISSIONS:
-        details.append({"id": permission, "name": permission,
-                        "display_label": permission.replace("_", " ").capitalize(),
-                        "module": None, "enabled": profile.may(permission)})  # fmt: skip
+        details.append(
+            {
+                "id": permission,
+                "name": permission,
+                "display_label": permission.replace("_", " ").capitalize(),
+                "module": None,
+                "enabled": profile.may(permission),
+            }
+        )
     return details
 
 
@@ -111,13 +121,15 @@ def clone_profile(tx: Tx, actor: Actor, source_id: int, item: Mapping[str, Any])
     return new_id
 
 
-def update_profile(tx: Tx, actor: Actor, profile_id: int, item: Mapping[str, Any],
-                   expected_version: int | None) -> None:  # fmt: skip
+def update_profile(
+    tx: Tx, actor: Actor, profile_id: int, item: Mapping[str, Any], expected_version: int | None
+) -> None:
     _require(actor)
     profile = get_profile(tx, profile_id)
     if profile.admin:
-        raise ServiceError("NOT_ALLOWED", "the Administrator profile cannot be changed",
-                           {"id": str(profile_id)})  # fmt: skip
+        raise ServiceError(
+            "NOT_ALLOWED", "the Administrator profile cannot be changed", {"id": str(profile_id)}
+        )
     changed = profile
     if "name" in item:
         changed = replace(changed, name=_name(tx, item, "$.profiles[0]", profile))
@@ -134,14 +146,25 @@ def update_profile(tx: Tx, actor: Actor, profile_id: int, item: Mapping[str, Any
     if "permissions_details" in item:
         changed = _apply_permissions(tx, changed, item["permissions_details"])
     ok = directory_repo.update_row(
-        tx.conn, t.profiles, profile_id,
-        {"name": changed.name, "description": changed.description,
-         "permissions": directory_repo.profile_permissions_json(changed)},
-        tx.now, actor.id, expected_version,
-    )  # fmt: skip
+        tx.conn,
+        t.profiles,
+        profile_id,
+        {
+            "name": changed.name,
+            "description": changed.description,
+            "permissions": directory_repo.profile_permissions_json(changed),
+        },
+        tx.now,
+        actor.id,
+        expected_version,
+    )
     if not ok:
-        raise ServiceError("CONFLICT", "the profile was changed by someone else",
-                           {"id": str(profile_id)}, status=409)  # fmt: skip
+        raise ServiceError(
+            "CONFLICT",
+            "the profile was changed by someone else",
+            {"id": str(profile_id)},
+            status=409,
+        )
     _audit(
         tx,
         actor,
@@ -155,11 +178,16 @@ def update_profile(tx: Tx, actor: Actor, profile_id: int, item: Mapping[str, Any
 
 def _apply_permissions(tx: Tx, profile: Profile, details: Any) -> Profile:
     if not isinstance(details, list):
-        raise item_failure("INVALID_DATA", "invalid data", api_name="permissions_details",
-                           json_path="$.profiles[0].permissions_details",
-                           expected_data_type="jsonarray")  # fmt: skip
-    modules = {m.api_name: dict(vars_of(profile.module_access(m.api_name)))
-               for m in tx.state.modules}  # fmt: skip
+        raise item_failure(
+            "INVALID_DATA",
+            "invalid data",
+            api_name="permissions_details",
+            json_path="$.profiles[0].permissions_details",
+            expected_data_type="jsonarray",
+        )
+    modules = {
+        m.api_name: dict(vars_of(profile.module_access(m.api_name))) for m in tx.state.modules
+    }
     permissions = set(profile.permissions)
     by_name = {permission_name(m, op): (m, op) for m in modules for op in _OPERATION_WORDS}
     for index, entry in enumerate(details):
@@ -174,37 +202,62 @@ def _apply_permissions(tx: Tx, profile: Profile, details: Any) -> Profile:
         elif name in ADMIN_PERMISSIONS:
             (permissions.add if enabled else permissions.discard)(name)
         else:
-            raise item_failure("INVALID_DATA", "unknown permission", json_path=path,
-                               api_name=name)  # fmt: skip
-    return replace(profile, modules={k: ModuleAccess(**v) for k, v in modules.items()},
-                   permissions=frozenset(permissions))  # fmt: skip
+            raise item_failure("INVALID_DATA", "unknown permission", json_path=path, api_name=name)
+    return replace(
+        profile,
+        modules={k: ModuleAccess(**v) for k, v in modules.items()},
+        permissions=frozenset(permissions),
+    )
 
 
 def vars_of(access: ModuleAccess) -> dict[str, bool]:
-    return {"view": access.view, "create": access.create, "edit": access.edit,
-            "delete": access.delete}  # fmt: skip
+    return {
+        "view": access.view,
+        "create": access.create,
+        "edit": access.edit,
+        "delete": access.delete,
+    }
 
 
 def delete_profile(tx: Tx, actor: Actor, profile_id: int, transfer_to: int | None) -> None:
     _require(actor)
     profile = get_profile(tx, profile_id)
     if not profile.custom:
-        raise ServiceError("NOT_ALLOWED", "standard profiles cannot be deleted",
-                           {"id": str(profile_id)})  # fmt: skip
+        raise ServiceError(
+            "NOT_ALLOWED", "standard profiles cannot be deleted", {"id": str(profile_id)}
+        )
     if transfer_to is None:
-        raise ServiceError("REQUIRED_PARAM_MISSING", "transfer_to is missing",
-                           {"param_name": "transfer_to"})  # fmt: skip
+        raise ServiceError(
+            "REQUIRED_PARAM_MISSING", "transfer_to is missing", {"param_name": "transfer_to"}
+        )
     if transfer_to == profile_id or transfer_to not in tx.state.directory.profiles:
-        raise ServiceError("INVALID_DATA", "the transfer_to given seems to be invalid",
-                           {"param_name": "transfer_to"})  # fmt: skip
+        raise ServiceError(
+            "INVALID_DATA",
+            "the transfer_to given seems to be invalid",
+            {"param_name": "transfer_to"},
+        )
     # Moved users change like any edit: a new version and an audit event each.
     for user in tx.state.directory.users.values():
         if user.profile_id == profile_id:
-            directory_repo.update_row(tx.conn, t.users, user.id, {"profile_id": transfer_to},
-                                      tx.now, actor.id, None)  # fmt: skip
-            audit_repo.append(tx.conn, [AuditEvent(tx.now, actor.id, "user", user.id, "update",
-                                                   actor.source, None, {"profile_id": profile_id},
-                                                   {"profile_id": transfer_to})])  # fmt: skip
+            directory_repo.update_row(
+                tx.conn, t.users, user.id, {"profile_id": transfer_to}, tx.now, actor.id, None
+            )
+            audit_repo.append(
+                tx.conn,
+                [
+                    AuditEvent(
+                        tx.now,
+                        actor.id,
+                        "user",
+                        user.id,
+                        "update",
+                        actor.source,
+                        None,
+                        {"profile_id": profile_id},
+                        {"profile_id": transfer_to},
+                    )
+                ],
+            )
     tx.conn.execute(sa.delete(t.profiles).where(t.profiles.c.id == profile_id))
     _audit(
         tx,
@@ -217,7 +270,19 @@ def delete_profile(tx: Tx, actor: Actor, profile_id: int, transfer_to: int | Non
     tx.metadata_changed()
 
 
-def _audit(tx: Tx, actor: Actor, profile_id: int, action: str, before: Mapping[str, Any] | None,
-           after: Mapping[str, Any] | None) -> None:  # fmt: skip
-    audit_repo.append(tx.conn, [AuditEvent(tx.now, actor.id, "profile", profile_id, action,
-                                           actor.source, None, before, after)])  # fmt: skip
+def _audit(
+    tx: Tx,
+    actor: Actor,
+    profile_id: int,
+    action: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> None:
+    audit_repo.append(
+        tx.conn,
+        [
+            AuditEvent(
+                tx.now, actor.id, "profile", profile_id, action, actor.source, None, before, after
+            )
+        ],
+    )

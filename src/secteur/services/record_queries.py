@@ -76,8 +76,11 @@ class Page:
 
 def check_paging(page: int, per_page: int) -> None:
     if per_page < 1 or per_page > MAX_PER_PAGE:
-        raise ServiceError("INVALID_DATA", f"per_page must be between 1 and {MAX_PER_PAGE}",
-                           {"param_name": "per_page", "maximum_length": MAX_PER_PAGE})  # fmt: skip
+        raise ServiceError(
+            "INVALID_DATA",
+            f"per_page must be between 1 and {MAX_PER_PAGE}",
+            {"param_name": "per_page", "maximum_length": MAX_PER_PAGE},
+        )
     if page < 1:
         raise ServiceError("INVALID_DATA", "page must be 1 or more", {"param_name": "page"})
     if page * per_page > DISCRETE_LIMIT:
@@ -93,8 +96,11 @@ def _sort_column(rt: RecordTable, sort_by: str) -> sa.ColumnElement[Any]:
         return rt.table.c[SYSTEM_SORTS[sort_by]]
     f = rt.module.field(sort_by)
     if f is None or f.kind in (Kind.MULTISELECT, Kind.TERRITORIES):
-        raise ServiceError("INVALID_DATA", "the field given for sort_by cannot be sorted",
-                           {"param_name": "sort_by", "api_name": sort_by})  # fmt: skip
+        raise ServiceError(
+            "INVALID_DATA",
+            "the field given for sort_by cannot be sorted",
+            {"param_name": "sort_by", "api_name": sort_by},
+        )
     return rt.fold_column(f) if f.folded else rt.column(f)
 
 
@@ -122,8 +128,9 @@ class _Tokens:
                 raise ValueError("bad payload")
             return payload
         except (ValueError, UnicodeError) as exc:
-            raise ServiceError("INVALID_DATA", "invalid page_token",
-                               {"param_name": "page_token"}) from exc  # fmt: skip
+            raise ServiceError(
+                "INVALID_DATA", "invalid page_token", {"param_name": "page_token"}
+            ) from exc
 
 
 def _jsonable_key(value: Any) -> Any:
@@ -163,10 +170,19 @@ def list_records(tx: Tx, actor: Actor, module: Module, query: ListQuery) -> Page
     elif query.approved == "false":
         where.append(approval.in_(("pending", "rejected")))
     fingerprint = hashlib.sha256(
-        json.dumps([module.api_name, query.sort_by, query.sort_order.lower(), list(query.ids),
-                    query.modified_since.isoformat() if query.modified_since else None,
-                    query.approved, query.fingerprint, actor.id]).encode()
-    ).hexdigest()[:16]  # fmt: skip
+        json.dumps(
+            [
+                module.api_name,
+                query.sort_by,
+                query.sort_order.lower(),
+                list(query.ids),
+                query.modified_since.isoformat() if query.modified_since else None,
+                query.approved,
+                query.fingerprint,
+                actor.id,
+            ]
+        ).encode()
+    ).hexdigest()[:16]
 
     order_nulls = sort_col.desc().nulls_first() if descending else sort_col.asc().nulls_last()
     order_id = table.c.id.desc() if descending else table.c.id.asc()
@@ -175,20 +191,29 @@ def list_records(tx: Tx, actor: Actor, module: Module, query: ListQuery) -> Page
     if query.page_token:
         payload = tokens.decode(query.page_token)
         if payload.get("f") != fingerprint:
-            raise ServiceError("INVALID_DATA", "the page_token does not belong to this query",
-                               {"param_name": "page_token"})  # fmt: skip
+            raise ServiceError(
+                "INVALID_DATA",
+                "the page_token does not belong to this query",
+                {"param_name": "page_token"},
+            )
         if datetime.fromisoformat(payload["e"]) < tx.now:
-            raise ServiceError("INVALID_DATA", "the page_token has expired",
-                               {"param_name": "page_token"})  # fmt: skip
-        where.append(_after(sort_col, table.c.id, _key_value(payload["k"]),
-                            int(payload["i"]), descending))  # fmt: skip
+            raise ServiceError(
+                "INVALID_DATA", "the page_token has expired", {"param_name": "page_token"}
+            )
+        where.append(
+            _after(sort_col, table.c.id, _key_value(payload["k"]), int(payload["i"]), descending)
+        )
         page, offset = int(payload["p"]), 0
     else:
         check_paging(query.page, query.per_page)
-    rows = records_repo.dict_rows(tx.conn.execute(
-        select.where(*where).order_by(order_nulls, order_id)
-        .offset(offset).limit(query.per_page + 1)
-    ))  # fmt: skip
+    rows = records_repo.dict_rows(
+        tx.conn.execute(
+            select.where(*where)
+            .order_by(order_nulls, order_id)
+            .offset(offset)
+            .limit(query.per_page + 1)
+        )
+    )
     more = len(rows) > query.per_page
     rows = rows[: query.per_page]
     records = [records_repo.stored(module, r) for r in rows]
@@ -196,15 +221,34 @@ def list_records(tx: Tx, actor: Actor, module: Module, query: ListQuery) -> Page
     if more and rows:
         expiry = tx.now + PAGE_TOKEN_TTL
         last = rows[-1]
-        position = {"f": fingerprint, "k": _jsonable_key(last["_sort_key"]), "i": last["id"],
-                    "p": page + 1, "e": expiry.isoformat()}  # fmt: skip
+        position = {
+            "f": fingerprint,
+            "k": _jsonable_key(last["_sort_key"]),
+            "i": last["id"],
+            "p": page + 1,
+            "e": expiry.isoformat(),
+        }
         next_token = tokens.encode(position)
-    return Page(records, page, query.per_page, more, query.sort_by, query.sort_order.lower(),
-                next_token, None, expiry)  # fmt: skip
+    return Page(
+        records,
+        page,
+        query.per_page,
+        more,
+        query.sort_by,
+        query.sort_order.lower(),
+        next_token,
+        None,
+        expiry,
+    )
 
 
-def _after(sort_col: sa.ColumnElement[Any], id_col: sa.ColumnElement[Any], key: Any,
-           last_id: int, descending: bool) -> sa.ColumnElement[bool]:  # fmt: skip
+def _after(
+    sort_col: sa.ColumnElement[Any],
+    id_col: sa.ColumnElement[Any],
+    key: Any,
+    last_id: int,
+    descending: bool,
+) -> sa.ColumnElement[bool]:
     """Rows after (key, last_id) in the order (sort_col NULLS LAST|FIRST, id)."""
     if descending:
         # Order: NULLs first, then values descending; ties by id descending.
@@ -220,49 +264,79 @@ def _after(sort_col: sa.ColumnElement[Any], id_col: sa.ColumnElement[Any], key: 
 
 
 def eval_context(tx: Tx, actor: Actor) -> EvalContext:
-    return EvalContext(now=tx.now, user_id=actor.id,
-                       time_zone=actor.user.time_zone or tx.state.org.time_zone)  # fmt: skip
+    return EvalContext(
+        now=tx.now, user_id=actor.id, time_zone=actor.user.time_zone or tx.state.org.time_zone
+    )
 
 
-def search_condition(tx: Tx, actor: Actor, module: Module, *, criteria: str | None = None,
-                     email: str | None = None, phone: str | None = None,
-                     word: str | None = None) -> tuple[sa.ColumnElement[bool], str]:  # fmt: skip
+def search_condition(
+    tx: Tx,
+    actor: Actor,
+    module: Module,
+    *,
+    criteria: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    word: str | None = None,
+) -> tuple[sa.ColumnElement[bool], str]:
     """The SQL condition of a records search, and a fingerprint of it for page tokens."""
     rt = tx.state.table(module)
-    given = [(k, v) for k, v in (("criteria", criteria), ("email", email), ("phone", phone),
-                                 ("word", word)) if v is not None]  # fmt: skip
+    given = [
+        (k, v)
+        for k, v in (("criteria", criteria), ("email", email), ("phone", phone), ("word", word))
+        if v is not None
+    ]
     if not given:
-        raise ServiceError("REQUIRED_PARAM_MISSING", "one of the parameters is missing",
-                           {"param_name": "criteria/email/phone/word"})  # fmt: skip
+        raise ServiceError(
+            "REQUIRED_PARAM_MISSING",
+            "one of the parameters is missing",
+            {"param_name": "criteria/email/phone/word"},
+        )
     if len(given) > 1:
-        raise ServiceError("INVALID_QUERY", "give only one of criteria, email, phone and word",
-                           {"param_name": given[1][0]})  # fmt: skip
+        raise ServiceError(
+            "INVALID_QUERY",
+            "give only one of criteria, email, phone and word",
+            {"param_name": given[1][0]},
+        )
     kind, value = given[0]
     fingerprint = f"{kind}:{value}"
     if "\x00" in value:
         # No stored text holds NUL, and PostgreSQL refuses it as a parameter.
-        raise ServiceError("INVALID_QUERY", f"the {kind} given contains a NUL character",
-                           {"param_name": kind})  # fmt: skip
+        raise ServiceError(
+            "INVALID_QUERY", f"the {kind} given contains a NUL character", {"param_name": kind}
+        )
     if kind == "criteria":
         try:
             tree = validate_criteria(parse_search_string(value), module)
         except CriteriaError as exc:
             first = exc.problems[0]
-            raise ServiceError("INVALID_QUERY", first.message,
-                               {"reason": first.message, **first.details}) from exc  # fmt: skip
+            raise ServiceError(
+                "INVALID_QUERY", first.message, {"reason": first.message, **first.details}
+            ) from exc
         except RecursionError:
             # The parser recurses per parenthesis; nesting this deep is never a valid tree.
-            raise ServiceError("INVALID_QUERY", "the criteria are nested too deeply",
-                               {"param_name": "criteria"}) from None  # fmt: skip
+            raise ServiceError(
+                "INVALID_QUERY", "the criteria are nested too deeply", {"param_name": "criteria"}
+            ) from None
         return compile_sql(tree, rt, eval_context(tx, actor)), fingerprint
     if not value.strip():
         raise ServiceError("INVALID_QUERY", f"the {kind} given is empty", {"param_name": kind})
     if kind == "word" and len(value.strip()) < 2:
-        raise ServiceError("INVALID_QUERY", "the word must have at least two characters",
-                           {"param_name": "word"})  # fmt: skip
-    wanted = {"email": (DataType.EMAIL,), "phone": (DataType.PHONE,),
-              "word": (DataType.TEXT, DataType.EMAIL, DataType.PHONE, DataType.WEBSITE,
-                       DataType.PICKLIST, DataType.TEXTAREA)}[kind]  # fmt: skip
+        raise ServiceError(
+            "INVALID_QUERY", "the word must have at least two characters", {"param_name": "word"}
+        )
+    wanted = {
+        "email": (DataType.EMAIL,),
+        "phone": (DataType.PHONE,),
+        "word": (
+            DataType.TEXT,
+            DataType.EMAIL,
+            DataType.PHONE,
+            DataType.WEBSITE,
+            DataType.PICKLIST,
+            DataType.TEXTAREA,
+        ),
+    }[kind]
     fields = [f for f in module.fields if f.data_type in wanted]
     needle = fold(value.strip())
     if kind == "email":
@@ -276,8 +350,9 @@ def _contains(column: sa.ColumnElement[Any], needle: str) -> sa.ColumnElement[bo
     return sa.and_(column.is_not(None), contains(column, needle))
 
 
-def count_records(tx: Tx, actor: Actor, module: Module,
-                  condition: sa.ColumnElement[bool] | None) -> int:  # fmt: skip
+def count_records(
+    tx: Tx, actor: Actor, module: Module, condition: sa.ColumnElement[bool] | None
+) -> int:
     access.require_module(actor, module, Operation.VIEW)
     rt = tx.state.table(module)
     query = sa.select(sa.func.count()).select_from(rt.table)
@@ -315,14 +390,18 @@ def related_lists(tx: Tx, parent: Module) -> list[RelatedList]:
     return found
 
 
-def related_condition(tx: Tx, actor: Actor, parent: Module, parent_id: int,
-                      related: str) -> tuple[RelatedList, sa.ColumnElement[bool]]:  # fmt: skip
+def related_condition(
+    tx: Tx, actor: Actor, parent: Module, parent_id: int, related: str
+) -> tuple[RelatedList, sa.ColumnElement[bool]]:
     """The related list named `related` of a visible parent record, as a condition on children."""
-    rl = next((r for r in related_lists(tx, parent) if r.api_name.lower() == related.lower()),
-              None)  # fmt: skip
+    rl = next((r for r in related_lists(tx, parent) if r.api_name.lower() == related.lower()), None)
     if rl is None:
-        raise ServiceError("INVALID_URL_PATTERN", "Please check if the URL trying to access is a "
-                           "correct one", {}, status=404)  # fmt: skip
+        raise ServiceError(
+            "INVALID_URL_PATTERN",
+            "Please check if the URL trying to access is a correct one",
+            {},
+            status=404,
+        )
     parent_rt = tx.state.table(parent)
     access.require_module(actor, parent, Operation.VIEW)
     visible = access.visible(tx, actor, parent_rt)
@@ -344,22 +423,27 @@ class DeletedRecord:
     deleted_time: datetime
 
 
-def deleted_records(tx: Tx, actor: Actor, module: Module, page: int,
-                    per_page: int) -> tuple[list[DeletedRecord], bool]:  # fmt: skip
+def deleted_records(
+    tx: Tx, actor: Actor, module: Module, page: int, per_page: int
+) -> tuple[list[DeletedRecord], bool]:
     access.require_module(actor, module, Operation.VIEW)
     check_paging(page, per_page)
     bin_ = t.deleted_records
     query = sa.select(bin_).where(bin_.c.module == module.api_name)
     owners = tx.state.directory.visible_owners(actor.user)
     if owners is not None:
-        query = query.where(sa.or_(bin_.c.owner_id.in_(sorted(owners)),
-                                   bin_.c.deleted_by == actor.id))  # fmt: skip
+        query = query.where(
+            sa.or_(bin_.c.owner_id.in_(sorted(owners)), bin_.c.deleted_by == actor.id)
+        )
     rows = tx.conn.execute(
         query.order_by(bin_.c.deleted_time.desc(), bin_.c.id.desc())
-        .offset((page - 1) * per_page).limit(per_page + 1)
-    ).all()  # fmt: skip
-    items = [DeletedRecord(r.id, r.display_name, r.deleted_by, r.created_by, r.deleted_time)
-             for r in rows[:per_page]]  # fmt: skip
+        .offset((page - 1) * per_page)
+        .limit(per_page + 1)
+    ).all()
+    items = [
+        DeletedRecord(r.id, r.display_name, r.deleted_by, r.created_by, r.deleted_time)
+        for r in rows[:per_page]
+    ]
     return items, len(rows) > per_page
 
 

@@ -70,8 +70,11 @@ class ItemResult:
 def module_or_error(tx: Tx, name: str) -> Module:
     module = tx.state.module(name)
     if module is None:
-        raise ServiceError("INVALID_MODULE", "the module name given seems to be invalid",
-                           {"resource_path_index": 0})  # fmt: skip
+        raise ServiceError(
+            "INVALID_MODULE",
+            "the module name given seems to be invalid",
+            {"resource_path_index": 0},
+        )
     return module
 
 
@@ -104,8 +107,9 @@ def write_records(
 ) -> list[ItemResult]:
     """Validate and write a batch; one result per item, in order."""
     if max_batch is not None and len(items) > max_batch:
-        raise ServiceError("LIMIT_EXCEEDED", f"more than {MAX_BATCH} records in one call",
-                           {"limit": MAX_BATCH})  # fmt: skip
+        raise ServiceError(
+            "LIMIT_EXCEEDED", f"more than {MAX_BATCH} records in one call", {"limit": MAX_BATCH}
+        )
     if mode is not Mode.UPDATE:
         access.require_module(actor, module, Operation.CREATE)
     if mode is not Mode.INSERT:
@@ -119,9 +123,11 @@ def write_records(
     existing = _existing_for(tx, actor, rt, items, mode, duplicate_check_fields)
     for index, raw in enumerate(items):
         if not isinstance(raw, Mapping):
-            results[index] = ItemResult("INVALID_DATA", "invalid data",
-                                        {"json_path": f"$.data[{index}]",
-                                         "expected_data_type": "jsonobject"})  # fmt: skip
+            results[index] = ItemResult(
+                "INVALID_DATA",
+                "invalid data",
+                {"json_path": f"$.data[{index}]", "expected_data_type": "jsonobject"},
+            )
             continue
         before, action, duplicate_field, problem = existing[index]
         if problem is not None:
@@ -133,14 +139,25 @@ def write_records(
         values = dict(cleaned.values)
         owner_id = values.pop("Owner", None) if "Owner" in values else None
         if "Owner" in cleaned.values and owner_id is None:
-            problems.append(Problem("INVALID_DATA", "invalid data",
-                                    {"api_name": "Owner", "json_path": f"$.data[{index}].Owner",
-                                     "expected_data_type": "jsonobject"}))  # fmt: skip
+            problems.append(
+                Problem(
+                    "INVALID_DATA",
+                    "invalid data",
+                    {
+                        "api_name": "Owner",
+                        "json_path": f"$.data[{index}].Owner",
+                        "expected_data_type": "jsonobject",
+                    },
+                )
+            )
         stale = before is not None and expected_version not in (None, before.version)
         if not problems and stale and before is not None:
-            raise ServiceError("CONFLICT", "the record was changed by someone else",
-                               {"id": str(before.id), "current_version": before.version},
-                               status=409)  # fmt: skip
+            raise ServiceError(
+                "CONFLICT",
+                "the record was changed by someone else",
+                {"id": str(before.id), "current_version": before.version},
+                status=409,
+            )
         if not problems:
             problems.extend(tx.app.pipeline.check(tx, actor, module, before, values, stages))
         if problems:
@@ -158,9 +175,13 @@ def write_records(
 
 
 def _existing_for(
-    tx: Tx, actor: Actor, rt: RecordTable, items: Sequence[Any], mode: Mode,
+    tx: Tx,
+    actor: Actor,
+    rt: RecordTable,
+    items: Sequence[Any],
+    mode: Mode,
     duplicate_check_fields: Sequence[str] | None,
-) -> list[tuple[StoredRecord | None, str | None, str | None, Problem | None]]:  # fmt: skip
+) -> list[tuple[StoredRecord | None, str | None, str | None, Problem | None]]:
     """For each item, the record it changes (None to create), upsert's action, or a problem."""
     blank: tuple[StoredRecord | None, str | None, str | None, Problem | None]
     blank = (None, "insert" if mode is Mode.UPSERT else None, None, None)
@@ -177,9 +198,18 @@ def _existing_for(
             if not isinstance(record_id, int):
                 out.append((None, None, None, record_id))
             elif record_id not in found:
-                out.append((None, None, None, Problem(
-                    "INVALID_DATA", "the id given seems to be invalid",
-                    {"id": str(record_id)})))  # fmt: skip
+                out.append(
+                    (
+                        None,
+                        None,
+                        None,
+                        Problem(
+                            "INVALID_DATA",
+                            "the id given seems to be invalid",
+                            {"id": str(record_id)},
+                        ),
+                    )
+                )
             else:
                 out.append((found[record_id], None, None, None))
         return out
@@ -196,8 +226,12 @@ def _lock(tx: Tx, rt: RecordTable, ids: Sequence[int]) -> None:
     """
     if ids:
         table = rt.table
-        tx.conn.execute(sa.select(table.c.id).where(table.c.id.in_(sorted(set(ids))))
-                        .order_by(table.c.id).with_for_update())  # fmt: skip
+        tx.conn.execute(
+            sa.select(table.c.id)
+            .where(table.c.id.in_(sorted(set(ids))))
+            .order_by(table.c.id)
+            .with_for_update()
+        )
 
 
 def _item_id(raw: Any, index: int, *, required: bool) -> int | Problem | None:
@@ -209,18 +243,28 @@ def _item_id(raw: Any, index: int, *, required: bool) -> int | Problem | None:
         found = reference_id(value)
     except ValueError:
         # Present but not a 64-bit id: the same answer as an id that does not exist.
-        return Problem("INVALID_DATA", "the id given seems to be invalid",
-                       {"api_name": "id", "json_path": f"$.data[{index}].id"})  # fmt: skip
+        return Problem(
+            "INVALID_DATA",
+            "the id given seems to be invalid",
+            {"api_name": "id", "json_path": f"$.data[{index}].id"},
+        )
     if found is None and required:
-        return Problem("MANDATORY_NOT_FOUND", "required field not found",
-                       {"api_name": "id", "json_path": f"$.data[{index}].id"})  # fmt: skip
+        return Problem(
+            "MANDATORY_NOT_FOUND",
+            "required field not found",
+            {"api_name": "id", "json_path": f"$.data[{index}].id"},
+        )
     return found
 
 
 def _upsert_matches(
-    tx: Tx, actor: Actor, rt: RecordTable, items: Sequence[Any],
-    duplicate_check_fields: Sequence[str] | None, editable: sa.ColumnElement[bool] | None,
-) -> list[tuple[StoredRecord | None, str | None, str | None, Problem | None]]:  # fmt: skip
+    tx: Tx,
+    actor: Actor,
+    rt: RecordTable,
+    items: Sequence[Any],
+    duplicate_check_fields: Sequence[str] | None,
+    editable: sa.ColumnElement[bool] | None,
+) -> list[tuple[StoredRecord | None, str | None, str | None, Problem | None]]:
     module = rt.module
     default: tuple[str, ...] = DEFAULT_DUPLICATE_FIELDS.get(module.api_name, ())
     names = list(duplicate_check_fields or default)
@@ -228,14 +272,23 @@ def _upsert_matches(
     for name in names:
         f = module.field(name)
         if f is None or f.kind not in (Kind.TEXT, Kind.PICKLIST, Kind.NUMBER):
-            raise ServiceError("INVALID_DATA", "invalid duplicate_check_fields",
-                               {"api_name": name,
-                                "json_path": "$.duplicate_check_fields"})  # fmt: skip
+            raise ServiceError(
+                "INVALID_DATA",
+                "invalid duplicate_check_fields",
+                {"api_name": name, "json_path": "$.duplicate_check_fields"},
+            )
         fields.append(f)
     out: list[tuple[StoredRecord | None, str | None, str | None, Problem | None]] = []
     time_zone = actor.user.time_zone or tx.state.org.time_zone
-    _lock(tx, rt, [i for index, raw in enumerate(items)
-                   if isinstance(i := _item_id(raw, index, required=False), int)])  # fmt: skip
+    _lock(
+        tx,
+        rt,
+        [
+            i
+            for index, raw in enumerate(items)
+            if isinstance(i := _item_id(raw, index, required=False), int)
+        ],
+    )
     for index, raw in enumerate(items):
         match: StoredRecord | None = None
         matched_on: str | None = None
@@ -269,8 +322,9 @@ def _upsert_matches(
     return out
 
 
-def _check_references(tx: Tx, actor: Actor, module: Module, pending: list[_Pending],
-                      results: list[ItemResult | None]) -> None:  # fmt: skip
+def _check_references(
+    tx: Tx, actor: Actor, module: Module, pending: list[_Pending], results: list[ItemResult | None]
+) -> None:
     """Lookups must name records the actor can see, owners active users.
 
     A hidden lookup target answers like a missing one, so a write never reveals what exists.
@@ -288,8 +342,11 @@ def _check_references(tx: Tx, actor: Actor, module: Module, pending: list[_Pendi
     found: dict[str, set[int]] = {}
     for target, ids in wanted.items():
         target_module = tx.state.module(target)
-        found[target] = (set() if target_module is None else
-                         _visible_ids(tx, actor, tx.state.table(target_module), ids))  # fmt: skip
+        found[target] = (
+            set()
+            if target_module is None
+            else _visible_ids(tx, actor, tx.state.table(target_module), ids)
+        )
     for p in pending:
         for f in references:
             value = p.owner_id if f.api_name == "Owner" else p.values.get(f.api_name)
@@ -302,9 +359,14 @@ def _check_references(tx: Tx, actor: Actor, module: Module, pending: list[_Pendi
                 ok = user is not None and user.active
             if not ok:
                 results[p.index] = ItemResult(
-                    "INVALID_DATA", "invalid data",
-                    {"api_name": f.api_name, "json_path": f"$.data[{p.index}].{f.api_name}",
-                     "expected_data_type": f.data_type.value})  # fmt: skip
+                    "INVALID_DATA",
+                    "invalid data",
+                    {
+                        "api_name": f.api_name,
+                        "json_path": f"$.data[{p.index}].{f.api_name}",
+                        "expected_data_type": f.data_type.value,
+                    },
+                )
                 break
 
 
@@ -320,8 +382,9 @@ def _visible_ids(tx: Tx, actor: Actor, rt: RecordTable, ids: set[int]) -> set[in
     return {int(row[0]) for row in tx.conn.execute(query)}
 
 
-def _write(tx: Tx, actor: Actor, rt: RecordTable, pending: list[_Pending],
-           results: list[ItemResult | None]) -> list[Change]:  # fmt: skip
+def _write(
+    tx: Tx, actor: Actor, rt: RecordTable, pending: list[_Pending], results: list[ItemResult | None]
+) -> list[Change]:
     module, now = rt.module, tx.now
     changes: list[Change] = []
     events: list[AuditEvent] = []
@@ -333,42 +396,79 @@ def _write(tx: Tx, actor: Actor, rt: RecordTable, pending: list[_Pending],
         empty = module.empty_values
         for p, new_id, vals, owner in zip(inserts, ids, values, owners, strict=True):
             full = {**empty, **vals}
-            record = StoredRecord(id=new_id, owner_id=owner, created_by=actor.id,
-                                  modified_by=actor.id, created_time=now, modified_time=now,
-                                  version=1, values=full)  # fmt: skip
+            record = StoredRecord(
+                id=new_id,
+                owner_id=owner,
+                created_by=actor.id,
+                modified_by=actor.id,
+                created_time=now,
+                modified_time=now,
+                version=1,
+                values=full,
+            )
             changes.append(Change(module, None, record, frozenset(vals)))
             # The engine's JSON serialiser writes dates and tuples as JSON.
-            events.append(AuditEvent(now, actor.id, "record", new_id, "create", actor.source,
-                                     module.api_name, None, _nonempty(full)))  # fmt: skip
-            results[p.index] = ItemResult("SUCCESS", "record added", {}, record, p.action,
-                                          p.duplicate_field)  # fmt: skip
+            events.append(
+                AuditEvent(
+                    now,
+                    actor.id,
+                    "record",
+                    new_id,
+                    "create",
+                    actor.source,
+                    module.api_name,
+                    None,
+                    _nonempty(full),
+                )
+            )
+            results[p.index] = ItemResult(
+                "SUCCESS", "record added", {}, record, p.action, p.duplicate_field
+            )
     for p in pending:
         before = p.before
         if before is None:
             continue
         updates = derive(module, before.values, p.values)
         updates = {k: v for k, v in updates.items() if before.values.get(k) != v}
-        owner = p.owner_id if p.owner_id not in (None, before.owner_id) else None
+        new_owner = p.owner_id if p.owner_id not in (None, before.owner_id) else None
         system: dict[str, Any] = {"modified_by": actor.id, "modified_time": now}
-        if owner is not None:
-            system["owner_id"] = owner
+        if new_owner is not None:
+            system["owner_id"] = new_owner
         if not records_repo.update(tx.conn, rt, before.id, before.version, updates, system):
-            results[p.index] = ItemResult("CONFLICT", "the record was changed by someone else",
-                                          {"id": str(before.id)})  # fmt: skip
+            results[p.index] = ItemResult(
+                "CONFLICT", "the record was changed by someone else", {"id": str(before.id)}
+            )
             continue
         record = StoredRecord(
-            id=before.id, owner_id=owner or before.owner_id, created_by=before.created_by,
-            modified_by=actor.id, created_time=before.created_time, modified_time=now,
-            version=before.version + 1, values={**before.values, **updates},
-            approval_state=before.approval_state, process_flow=before.process_flow,
-        )  # fmt: skip
-        changed = set(updates) | ({"Owner"} if owner is not None else set())
+            id=before.id,
+            owner_id=new_owner or before.owner_id,
+            created_by=before.created_by,
+            modified_by=actor.id,
+            created_time=before.created_time,
+            modified_time=now,
+            version=before.version + 1,
+            values={**before.values, **updates},
+            approval_state=before.approval_state,
+            process_flow=before.process_flow,
+        )
+        changed = set(updates) | ({"Owner"} if new_owner is not None else set())
         changes.append(Change(module, before, record, frozenset(changed)))
         old, new = diff(before.values, updates)
-        if owner is not None:
-            old["Owner"], new["Owner"] = str(before.owner_id), str(owner)
-        events.append(AuditEvent(now, actor.id, "record", before.id, "update", actor.source,
-                                 module.api_name, old, new))  # fmt: skip
+        if new_owner is not None:
+            old["Owner"], new["Owner"] = str(before.owner_id), str(new_owner)
+        events.append(
+            AuditEvent(
+                now,
+                actor.id,
+                "record",
+                before.id,
+                "update",
+                actor.source,
+                module.api_name,
+                old,
+                new,
+            )
+        )
         message = "record updated"
         results[p.index] = ItemResult("SUCCESS", message, {}, record, p.action, p.duplicate_field)
     audit_repo.append(tx.conn, events)
@@ -388,16 +488,18 @@ def get_record(tx: Tx, actor: Actor, module: Module, record_id: int) -> StoredRe
     return found[record_id]
 
 
-def delete_records(tx: Tx, actor: Actor, module: Module, ids: Sequence[int], *,
-                   expected_version: int | None = None) -> list[ItemResult]:  # fmt: skip
+def delete_records(
+    tx: Tx, actor: Actor, module: Module, ids: Sequence[int], *, expected_version: int | None = None
+) -> list[ItemResult]:
     """Move records to the recycle bin; unknown or hidden ids fail alike, per item.
 
     `expected_version` (a single record's `If-Match`) refuses the whole call with CONFLICT
     when a record is no longer at that version.
     """
     if len(ids) > MAX_BATCH:
-        raise ServiceError("LIMIT_EXCEEDED", f"more than {MAX_BATCH} records in one call",
-                           {"limit": MAX_BATCH})  # fmt: skip
+        raise ServiceError(
+            "LIMIT_EXCEEDED", f"more than {MAX_BATCH} records in one call", {"limit": MAX_BATCH}
+        )
     access.require_module(actor, module, Operation.DELETE)
     # An id named twice is deleted (and answered) once: the recycle bin holds a record once.
     ids = list(dict.fromkeys(ids))
@@ -407,24 +509,49 @@ def delete_records(tx: Tx, actor: Actor, module: Module, ids: Sequence[int], *,
     if expected_version is not None:
         for record in found.values():
             if record.version != expected_version:
-                raise ServiceError("CONFLICT", "the record was changed by someone else",
-                                   {"id": str(record.id), "current_version": record.version},
-                                   status=409)  # fmt: skip
-    problems = [tx.app.pipeline.check(tx, actor, module, found[i], {}, selected_stages(None))
-                if i in found else [] for i in ids]  # fmt: skip
+                raise ServiceError(
+                    "CONFLICT",
+                    "the record was changed by someone else",
+                    {"id": str(record.id), "current_version": record.version},
+                    status=409,
+                )
+    problems = [
+        tx.app.pipeline.check(tx, actor, module, found[i], {}, selected_stages(None))
+        if i in found
+        else []
+        for i in ids
+    ]
     doomed = [found[i] for i, p in zip(ids, problems, strict=True) if i in found and not p]
     records_repo.move_to_recycle_bin(tx.conn, rt, doomed, tx.now, actor.id)
-    audit_repo.append(tx.conn, [
-        AuditEvent(tx.now, actor.id, "record", r.id, "delete", actor.source, module.api_name,
-                   jsonable(_nonempty(r.values)), None) for r in doomed])  # fmt: skip
+    audit_repo.append(
+        tx.conn,
+        [
+            AuditEvent(
+                tx.now,
+                actor.id,
+                "record",
+                r.id,
+                "delete",
+                actor.source,
+                module.api_name,
+                jsonable(_nonempty(r.values)),
+                None,
+            )
+            for r in doomed
+        ],
+    )
     results = []
     for record_id, problem in zip(ids, problems, strict=True):
         if record_id not in found:
-            results.append(ItemResult("INVALID_DATA", "the id given seems to be invalid",
-                                      {"id": str(record_id)}))  # fmt: skip
+            results.append(
+                ItemResult(
+                    "INVALID_DATA", "the id given seems to be invalid", {"id": str(record_id)}
+                )
+            )
         elif problem:
             results.append(_failure(problem))
         else:
-            results.append(ItemResult("SUCCESS", "record deleted", {"id": str(record_id)},
-                                      found[record_id]))  # fmt: skip
+            results.append(
+                ItemResult("SUCCESS", "record deleted", {"id": str(record_id)}, found[record_id])
+            )
     return results

@@ -56,9 +56,15 @@ def _check(tx: Tx, item: Mapping[str, Any], index: int, current: Role | None) ->
                 json_path=path("name"),
                 maximum_length=MAX_NAME,
             )
-        clash = next((r for r in roles.roles.values()
-                      if r.name.lower() == name.strip().lower()
-                      and (current is None or r.id != current.id)), None)  # fmt: skip
+        clash = next(
+            (
+                r
+                for r in roles.roles.values()
+                if r.name.lower() == name.strip().lower()
+                and (current is None or r.id != current.id)
+            ),
+            None,
+        )
         if clash is not None:
             raise item_failure(
                 "DUPLICATE_DATA",
@@ -139,24 +145,38 @@ def create_role(tx: Tx, actor: Actor, index: int, item: Mapping[str, Any]) -> in
     _require(actor)
     values = _check(tx, item, index, None)
     role_id = directory_repo.insert_role(
-        tx.conn, values["name"], values["reporting_to"], values.get("share_with_peers", False),
-        values.get("description"), tx.now, actor.id)  # fmt: skip
+        tx.conn,
+        values["name"],
+        values["reporting_to"],
+        values.get("share_with_peers", False),
+        values.get("description"),
+        tx.now,
+        actor.id,
+    )
     _audit(tx, actor, role_id, "create", {}, values)
     tx.metadata_changed()
     return role_id
 
 
-def update_role(tx: Tx, actor: Actor, role_id: int, index: int, item: Mapping[str, Any],
-                expected_version: int | None = None) -> None:  # fmt: skip
+def update_role(
+    tx: Tx,
+    actor: Actor,
+    role_id: int,
+    index: int,
+    item: Mapping[str, Any],
+    expected_version: int | None = None,
+) -> None:
     _require(actor)
     current = tx.state.directory.roles.roles.get(role_id)
     if current is None:
         raise item_failure("INVALID_DATA", "the id given seems to be invalid", id=str(role_id))
     values = _check(tx, item, index, current)
-    if not directory_repo.update_row(tx.conn, t.roles, role_id, values, tx.now, actor.id,
-                                     expected_version):  # fmt: skip
-        raise ServiceError("CONFLICT", "the role was changed by someone else",
-                           {"id": str(role_id)}, status=409)  # fmt: skip
+    if not directory_repo.update_row(
+        tx.conn, t.roles, role_id, values, tx.now, actor.id, expected_version
+    ):
+        raise ServiceError(
+            "CONFLICT", "the role was changed by someone else", {"id": str(role_id)}, status=409
+        )
     before = {
         "name": current.name,
         "reporting_to": current.reporting_to,
@@ -175,42 +195,74 @@ def delete_role(tx: Tx, actor: Actor, role_id: int, transfer_to: int | None) -> 
     if role.reporting_to is None:
         raise ServiceError("NOT_ALLOWED", "the top role cannot be deleted", {"id": str(role_id)})
     if transfer_to is None:
-        raise ServiceError("REQUIRED_PARAM_MISSING", "transfer_to_id is missing",
-                           {"param_name": "transfer_to_id"})  # fmt: skip
+        raise ServiceError(
+            "REQUIRED_PARAM_MISSING", "transfer_to_id is missing", {"param_name": "transfer_to_id"}
+        )
     if (
         transfer_to not in roles.roles
         or transfer_to == role_id
         or transfer_to in roles.descendants(role_id)
     ):
-        raise ServiceError("INVALID_DATA", "the transfer_to_id given seems to be invalid",
-                           {"param_name": "transfer_to_id"})  # fmt: skip
+        raise ServiceError(
+            "INVALID_DATA",
+            "the transfer_to_id given seems to be invalid",
+            {"param_name": "transfer_to_id"},
+        )
     moved_users = [u.id for u in tx.state.directory.users.values() if u.role_id == role_id]
     moved_roles = sorted(roles.children.get(role_id, ()))
     # Moved users and sub-roles change like any edit: a new version (so an If-Match taken
     # before the move is stale) and an audit event each.
     for user_id in moved_users:
-        directory_repo.update_row(tx.conn, t.users, user_id, {"role_id": transfer_to}, tx.now,
-                                  actor.id, None)  # fmt: skip
-        audit_repo.append(tx.conn, [AuditEvent(tx.now, actor.id, "user", user_id, "update",
-                                               actor.source, None, {"role_id": role_id},
-                                               {"role_id": transfer_to})])  # fmt: skip
+        directory_repo.update_row(
+            tx.conn, t.users, user_id, {"role_id": transfer_to}, tx.now, actor.id, None
+        )
+        audit_repo.append(
+            tx.conn,
+            [
+                AuditEvent(
+                    tx.now,
+                    actor.id,
+                    "user",
+                    user_id,
+                    "update",
+                    actor.source,
+                    None,
+                    {"role_id": role_id},
+                    {"role_id": transfer_to},
+                )
+            ],
+        )
     for child in moved_roles:
-        directory_repo.update_row(tx.conn, t.roles, child, {"reporting_to": transfer_to}, tx.now,
-                                  actor.id, None)  # fmt: skip
-        _audit(tx, actor, child, "update", {"reporting_to": role_id},
-               {"reporting_to": transfer_to})  # fmt: skip
+        directory_repo.update_row(
+            tx.conn, t.roles, child, {"reporting_to": transfer_to}, tx.now, actor.id, None
+        )
+        _audit(tx, actor, child, "update", {"reporting_to": role_id}, {"reporting_to": transfer_to})
     tx.conn.execute(sa.delete(t.roles).where(t.roles.c.id == role_id))
-    _audit(tx, actor, role_id, "delete", {"name": role.name, "reporting_to": role.reporting_to},
-           {"transferred_to": transfer_to})  # fmt: skip
+    _audit(
+        tx,
+        actor,
+        role_id,
+        "delete",
+        {"name": role.name, "reporting_to": role.reporting_to},
+        {"transferred_to": transfer_to},
+    )
     tx.metadata_changed()
 
 
-def _audit(tx: Tx, actor: Actor, role_id: int, action: str, before: Mapping[str, Any],
-           after: Mapping[str, Any]) -> None:  # fmt: skip
+def _audit(
+    tx: Tx,
+    actor: Actor,
+    role_id: int,
+    action: str,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+) -> None:
     # An update keeps only what changed; a create or a delete keeps its snapshot whole.
     old: Mapping[str, Any] | None = jsonable(before) or None
     new: Mapping[str, Any] | None = jsonable(after) or None
     if action == "update":
         old, new = diff(before, after)
-    audit_repo.append(tx.conn, [AuditEvent(tx.now, actor.id, "role", role_id, action,
-                                           actor.source, None, old, new)])  # fmt: skip
+    audit_repo.append(
+        tx.conn,
+        [AuditEvent(tx.now, actor.id, "role", role_id, action, actor.source, None, old, new)],
+    )

@@ -52,9 +52,15 @@ def standard_profiles() -> tuple[Profile, Profile]:
         permissions=frozenset(ADMIN_PERMISSIONS),
         description="Full access to every record and every setting",
     )
-    standard = Profile(0, "Standard", custom=False, admin=False, modules=modules,
-                       permissions=frozenset({"import", "export"}),
-                       description="Works records; no settings")  # fmt: skip
+    standard = Profile(
+        0,
+        "Standard",
+        custom=False,
+        admin=False,
+        modules=modules,
+        permissions=frozenset({"import", "export"}),
+        description="Works records; no settings",
+    )
     return administrator, standard
 
 
@@ -79,26 +85,43 @@ def init_org(
     with app.write() as tx:
         now, conn = tx.now, tx.conn
         org_id = conn.execute(
-            t.org.insert().values(
-                name=org_name, zgid=str(secrets.randbelow(10**9) + 10**9), time_zone=time_zone,
-                currency=currency, country=country, type=org_type.value,
-                primary_email=admin_email, settings={}, **directory_repo.stamp(now, None),
-            ).returning(t.org.c.id)
-        ).scalar_one()  # fmt: skip
+            t.org.insert()
+            .values(
+                name=org_name,
+                zgid=str(secrets.randbelow(10**9) + 10**9),
+                time_zone=time_zone,
+                currency=currency,
+                country=country,
+                type=org_type.value,
+                primary_email=admin_email,
+                settings={},
+                **directory_repo.stamp(now, None),
+            )
+            .returning(t.org.c.id)
+        ).scalar_one()
         for module in standard_modules():
             metadata_repo.insert_module(conn, module, now)
             create_module_table(conn, module)
-        root = directory_repo.insert_role(conn, ROOT_ROLE, None, False,
-                                          "Top of the role hierarchy", now, None)  # fmt: skip
+        root = directory_repo.insert_role(
+            conn, ROOT_ROLE, None, False, "Top of the role hierarchy", now, None
+        )
         administrator, standard = standard_profiles()
         admin_profile = directory_repo.insert_profile(conn, administrator, now, None)
         directory_repo.insert_profile(conn, standard, now, None)
         admin_id = directory_repo.insert_user(
             conn,
-            {"first_name": admin_first_name, "last_name": admin_last_name, "email": admin_email,
-             "status": UserStatus.ACTIVE.value, "role_id": root, "profile_id": admin_profile,
-             "time_zone": time_zone, "password_hash": password_hash},
-            now, None,
-        )  # fmt: skip
+            {
+                "first_name": admin_first_name,
+                "last_name": admin_last_name,
+                "email": admin_email,
+                "status": UserStatus.ACTIVE.value,
+                "role_id": root,
+                "profile_id": admin_profile,
+                "time_zone": time_zone,
+                "password_hash": password_hash,
+            },
+            now,
+            None,
+        )
         tx.metadata_changed()
     return InitResult(org_id=int(org_id), admin_id=admin_id)

@@ -31,8 +31,12 @@ USER_TYPES = {
     "activeconfirmedadmins": (UserStatus.ACTIVE,),
     "currentuser": None,
 }
-STATUS_WORDS = {"active": UserStatus.ACTIVE, "enabled": UserStatus.ACTIVE,
-                "inactive": UserStatus.INACTIVE, "disabled": UserStatus.INACTIVE}  # fmt: skip
+STATUS_WORDS = {
+    "active": UserStatus.ACTIVE,
+    "enabled": UserStatus.ACTIVE,
+    "inactive": UserStatus.INACTIVE,
+    "disabled": UserStatus.INACTIVE,
+}
 
 
 def list_users(tx: Tx, actor: Actor, user_type: str | None) -> list[User]:
@@ -48,11 +52,14 @@ def list_users(tx: Tx, actor: Actor, user_type: str | None) -> list[User]:
     directory = tx.state.directory
     statuses = USER_TYPES[kind]
     users = [
-        u for u in directory.users.values()
-        if ((statuses is None and u.status is not UserStatus.DELETED)
-            or (statuses is not None and u.status in statuses))
+        u
+        for u in directory.users.values()
+        if (
+            (statuses is None and u.status is not UserStatus.DELETED)
+            or (statuses is not None and u.status in statuses)
+        )
         and (not kind.endswith(("admins", "adminusers")) or directory.profile_of(u).admin)
-    ]  # fmt: skip
+    ]
     return sorted(users, key=lambda u: u.id)
 
 
@@ -65,12 +72,14 @@ def get_user(tx: Tx, user_id: int) -> User:
 
 def _require_manager(actor: Actor) -> None:
     if not actor.profile.may("manage_users"):
-        raise ServiceError("NO_PERMISSION", "permission denied", {"permissions": ["manage_users"]},
-                           status=403)  # fmt: skip
+        raise ServiceError(
+            "NO_PERMISSION", "permission denied", {"permissions": ["manage_users"]}, status=403
+        )
 
 
-def _guard_admin_rights(tx: Tx, actor: Actor, target: User | None,
-                        values: Mapping[str, Any]) -> None:  # fmt: skip
+def _guard_admin_rights(
+    tx: Tx, actor: Actor, target: User | None, values: Mapping[str, Any]
+) -> None:
     """Only administrators make, change or remove administrators.
 
     Otherwise a user manager could give themselves the Administrator profile, or lock the
@@ -82,21 +91,27 @@ def _guard_admin_rights(tx: Tx, actor: Actor, target: User | None,
     grants = "profile_id" in values and profiles[values["profile_id"]].admin
     touches = target is not None and profiles[target.profile_id].admin
     if grants or touches:
-        raise NoPermission("only administrators may change administrators",
-                           {"permissions": ["Administrator"]})  # fmt: skip
+        raise NoPermission(
+            "only administrators may change administrators", {"permissions": ["Administrator"]}
+        )
 
 
 def _ref(tx: Tx, item: Mapping[str, Any], key: str, index: int) -> int | None:
     try:
         return reference_id(item.get(key))
     except InvalidValue:
-        raise item_failure("INVALID_DATA", "invalid data", api_name=key,
-                           json_path=f"$.users[{index}].{key}",
-                           expected_data_type="jsonobject") from None  # fmt: skip
+        raise item_failure(
+            "INVALID_DATA",
+            "invalid data",
+            api_name=key,
+            json_path=f"$.users[{index}].{key}",
+            expected_data_type="jsonobject",
+        ) from None
 
 
-def _values(tx: Tx, item: Mapping[str, Any], index: int, *, creating: bool,
-            current: User | None) -> dict[str, Any]:  # fmt: skip
+def _values(
+    tx: Tx, item: Mapping[str, Any], index: int, *, creating: bool, current: User | None
+) -> dict[str, Any]:
     """Checked column values from a user item (only the keys given, on update)."""
     directory = tx.state.directory
     values: dict[str, Any] = {}
@@ -140,15 +155,18 @@ def _values(tx: Tx, item: Mapping[str, Any], index: int, *, creating: bool,
                 json_path=path("email"),
                 expected_data_type="email",
             )
-        taken = next((u for u in directory.users.values()
-                      if u.email.lower() == email.strip().lower()), None)  # fmt: skip
+        taken = next(
+            (u for u in directory.users.values() if u.email.lower() == email.strip().lower()), None
+        )
         if taken is not None and (current is None or taken.id != current.id):
             raise item_failure(
                 "DUPLICATE_DATA", "duplicate data", api_name="email", json_path=path("email")
             )
         values["email"] = email.strip()
-    for key, table, column in (("role", directory.roles.roles, "role_id"),
-                               ("profile", directory.profiles, "profile_id")):  # fmt: skip
+    for key, table, column in (
+        ("role", directory.roles.roles, "role_id"),
+        ("profile", directory.profiles, "profile_id"),
+    ):
         if creating or key in item:
             ref = _ref(tx, item, key, index)
             if ref is None:
@@ -196,9 +214,13 @@ def _values(tx: Tx, item: Mapping[str, Any], index: int, *, creating: bool,
         word = item["status"]
         status = STATUS_WORDS.get(word.lower()) if isinstance(word, str) else None
         if status is None:
-            raise item_failure("INVALID_DATA", "invalid status", api_name="status",
-                               json_path=path("status"),
-                               supported_values=["active", "inactive"])  # fmt: skip
+            raise item_failure(
+                "INVALID_DATA",
+                "invalid status",
+                api_name="status",
+                json_path=path("status"),
+                supported_values=["active", "inactive"],
+            )
         values["status"] = status.value
     return values
 
@@ -223,15 +245,25 @@ def _guard_last_admin(tx: Tx, user: User, new_values: Mapping[str, Any]) -> None
         new_values.get("status", "active") == "active"
         and directory.profiles[new_values.get("profile_id", user.profile_id)].admin
     )
-    others = [u for u in directory.users.values()
-              if u.id != user.id and u.active and directory.profile_of(u).admin]  # fmt: skip
+    others = [
+        u
+        for u in directory.users.values()
+        if u.id != user.id and u.active and directory.profile_of(u).admin
+    ]
     if not stays_admin and not others:
-        raise item_failure("NOT_ALLOWED", "the last active administrator cannot lose that role",
-                           id=str(user.id))  # fmt: skip
+        raise item_failure(
+            "NOT_ALLOWED", "the last active administrator cannot lose that role", id=str(user.id)
+        )
 
 
-def update_user(tx: Tx, actor: Actor, user_id: int, index: int, item: Mapping[str, Any],
-                expected_version: int | None = None) -> None:  # fmt: skip
+def update_user(
+    tx: Tx,
+    actor: Actor,
+    user_id: int,
+    index: int,
+    item: Mapping[str, Any],
+    expected_version: int | None = None,
+) -> None:
     current = tx.state.directory.users.get(user_id)
     if current is None or current.status is UserStatus.DELETED:
         raise item_failure("INVALID_DATA", "the id given seems to be invalid", id=str(user_id))
@@ -243,16 +275,28 @@ def update_user(tx: Tx, actor: Actor, user_id: int, index: int, item: Mapping[st
     if actor.id == user_id and values.get("status") == UserStatus.INACTIVE.value:
         raise item_failure("NOT_ALLOWED", "you cannot deactivate yourself", id=str(user_id))
     _guard_last_admin(tx, current, values)
-    if not directory_repo.update_row(tx.conn, t.users, user_id,
-                                     {**values, **({"email_key": values["email"].lower()}
-                                                   if "email" in values else {})},
-                                     tx.now, actor.id, expected_version):  # fmt: skip
-        raise ServiceError("CONFLICT", "the user was changed by someone else",
-                           {"id": str(user_id)}, status=409)  # fmt: skip
-    before = {"first_name": current.first_name, "last_name": current.last_name,
-              "email": current.email, "status": current.status.value, "role_id": current.role_id,
-              "profile_id": current.profile_id, "reporting_to": current.reporting_to,
-              "time_zone": current.time_zone}  # fmt: skip
+    if not directory_repo.update_row(
+        tx.conn,
+        t.users,
+        user_id,
+        {**values, **({"email_key": values["email"].lower()} if "email" in values else {})},
+        tx.now,
+        actor.id,
+        expected_version,
+    ):
+        raise ServiceError(
+            "CONFLICT", "the user was changed by someone else", {"id": str(user_id)}, status=409
+        )
+    before = {
+        "first_name": current.first_name,
+        "last_name": current.last_name,
+        "email": current.email,
+        "status": current.status.value,
+        "role_id": current.role_id,
+        "profile_id": current.profile_id,
+        "reporting_to": current.reporting_to,
+        "time_zone": current.time_zone,
+    }
     _audit(tx, actor, user_id, "update", before, values)
     tx.metadata_changed()
 
@@ -267,8 +311,9 @@ def delete_user(tx: Tx, actor: Actor, user_id: int) -> None:
         raise ServiceError("NOT_ALLOWED", "you cannot delete yourself", {"id": str(user_id)})
     _guard_admin_rights(tx, actor, current, {})
     _guard_last_admin(tx, current, {"status": "deleted"})
-    directory_repo.update_row(tx.conn, t.users, user_id, {"status": UserStatus.DELETED.value},
-                              tx.now, actor.id, None)  # fmt: skip
+    directory_repo.update_row(
+        tx.conn, t.users, user_id, {"status": UserStatus.DELETED.value}, tx.now, actor.id, None
+    )
     _audit(
         tx,
         actor,
@@ -286,10 +331,10 @@ def set_password(tx: Tx, email: str, password: str) -> None:
     except WeakPassword as exc:
         raise ServiceError("INVALID_DATA", str(exc), {"param_name": "password"}) from exc
     result = tx.conn.execute(
-        t.users.update().where(t.users.c.email_key == email.lower(),
-                               t.users.c.status != UserStatus.DELETED.value)
+        t.users.update()
+        .where(t.users.c.email_key == email.lower(), t.users.c.status != UserStatus.DELETED.value)
         .values(password_hash=hashed, modified_time=tx.now)
-    )  # fmt: skip
+    )
     if result.rowcount != 1:
         raise ServiceError("INVALID_DATA", f"no user with e-mail {email}", {"param_name": "email"})
 
@@ -298,15 +343,23 @@ def count_users(tx: Tx, actor: Actor, user_type: str | None) -> int:
     return len(list_users(tx, actor, user_type))
 
 
-def _audit(tx: Tx, actor: Actor, user_id: int, action: str, before: Mapping[str, Any],
-           after: Mapping[str, Any]) -> None:  # fmt: skip
+def _audit(
+    tx: Tx,
+    actor: Actor,
+    user_id: int,
+    action: str,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+) -> None:
     # An update keeps only what changed; a create or a delete keeps its snapshot whole.
     old: Mapping[str, Any] | None = jsonable(before) or None
     new: Mapping[str, Any] | None = jsonable(after) or None
     if action == "update":
         old, new = diff(before, after)
-    audit_repo.append(tx.conn, [AuditEvent(tx.now, actor.id, "user", user_id, action,
-                                           actor.source, None, old, new)])  # fmt: skip
+    audit_repo.append(
+        tx.conn,
+        [AuditEvent(tx.now, actor.id, "user", user_id, action, actor.source, None, old, new)],
+    )
 
 
 def user_exists(tx: Tx, email: str) -> bool:

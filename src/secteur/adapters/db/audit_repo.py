@@ -12,7 +12,6 @@ from secteur.adapters.db import tables as t
 from secteur.adapters.db.bulk import BulkInsert
 from secteur.domain.audit import AuditEvent
 
-
 _writers: dict[str, BulkInsert] = {}
 
 
@@ -22,12 +21,23 @@ def append(conn: sa.Connection, events: Sequence[AuditEvent]) -> None:
     writer = _writers.get(conn.dialect.name)
     if writer is None:
         writer = _writers[conn.dialect.name] = BulkInsert(t.audit_events, conn.dialect, ("id",))
-    writer.execute(conn, [
-        {"at": e.at, "actor_id": e.actor_id, "entity": e.entity, "module": e.module,
-         "entity_id": e.entity_id, "action": e.action, "source": e.source, "before": e.before,
-         "after": e.after}
-        for e in events
-    ])  # fmt: skip
+    writer.execute(
+        conn,
+        [
+            {
+                "at": e.at,
+                "actor_id": e.actor_id,
+                "entity": e.entity,
+                "module": e.module,
+                "entity_id": e.entity_id,
+                "action": e.action,
+                "source": e.source,
+                "before": e.before,
+                "after": e.after,
+            }
+            for e in events
+        ],
+    )
 
 
 def timeline(
@@ -53,7 +63,7 @@ def timeline(
             module=r.module,
             before=r.before,
             after=r.after,
-        )  # fmt: skip
+        )
         for r in conn.execute(query)
     ]
 
@@ -61,7 +71,9 @@ def timeline(
 def enqueue(
     conn: sa.Connection, messages: Iterable[tuple[str, Mapping[str, Any]]], now: datetime
 ) -> None:
-    rows = [{"created_time": now, "kind": kind, "payload": dict(payload), "deliver_after": now}
-            for kind, payload in messages]  # fmt: skip
+    rows = [
+        {"created_time": now, "kind": kind, "payload": dict(payload), "deliver_after": now}
+        for kind, payload in messages
+    ]
     if rows:
         conn.execute(t.outbox.insert(), rows)

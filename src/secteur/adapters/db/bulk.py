@@ -72,8 +72,9 @@ class BulkInsert:
     """An INSERT of the columns of `table` (but `database_assigned`), fed with mappings of
     column name → value."""
 
-    def __init__(self, table: sa.Table, dialect: sa.Dialect,
-                 database_assigned: Collection[str] = ()) -> None:  # fmt: skip
+    def __init__(
+        self, table: sa.Table, dialect: sa.Dialect, database_assigned: Collection[str] = ()
+    ) -> None:
         quote = dialect.identifier_preparer.quote
         columns = [c for c in table.columns if c.name not in database_assigned]
         self.columns = [c.name for c in columns]
@@ -82,8 +83,12 @@ class BulkInsert:
         self._conversions = [(i, f) for i, f in enumerate(converters) if f is not _identity]
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
         # PostgreSQL takes JSON columns' text through a cast.
-        markers = [f"{marker}::json" if dialect.name == "postgresql"
-                   and isinstance(c.type, sa.JSON) else marker for c in columns]  # fmt: skip
+        markers = [
+            f"{marker}::json"
+            if dialect.name == "postgresql" and isinstance(c.type, sa.JSON)
+            else marker
+            for c in columns
+        ]
         self.sql = (
             f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in self.columns)}) "
             f"VALUES ({', '.join(markers)})"

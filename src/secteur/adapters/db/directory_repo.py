@@ -24,10 +24,18 @@ from secteur.domain.org import Org, OrgType
 def load_org(conn: sa.Connection) -> Org:
     row = conn.execute(sa.select(t.org)).one()
     return Org(
-        id=row.id, name=row.name, zgid=row.zgid, time_zone=row.time_zone, currency=row.currency,
-        type=OrgType(row.type), created_time=row.created_time, country=row.country,
-        primary_email=row.primary_email, settings=row.settings or {}, version=row.version,
-    )  # fmt: skip
+        id=row.id,
+        name=row.name,
+        zgid=row.zgid,
+        time_zone=row.time_zone,
+        currency=row.currency,
+        type=OrgType(row.type),
+        created_time=row.created_time,
+        country=row.country,
+        primary_email=row.primary_email,
+        settings=row.settings or {},
+        version=row.version,
+    )
 
 
 def profile_permissions_json(profile: Profile) -> dict[str, Any]:
@@ -56,16 +64,24 @@ def _profile(row: sa.Row[Any]) -> Profile:
 
 
 def _role(row: sa.Row[Any]) -> Role:
-    return Role(row.id, row.name, row.reporting_to, row.share_with_peers, row.description,
-                row.version)  # fmt: skip
+    return Role(
+        row.id, row.name, row.reporting_to, row.share_with_peers, row.description, row.version
+    )
 
 
 def _user(row: sa.Row[Any]) -> User:
     return User(
-        id=row.id, first_name=row.first_name, last_name=row.last_name, email=row.email,
-        status=UserStatus(row.status), role_id=row.role_id, profile_id=row.profile_id,
-        reporting_to=row.reporting_to, time_zone=row.time_zone, version=row.version,
-    )  # fmt: skip
+        id=row.id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        email=row.email,
+        status=UserStatus(row.status),
+        role_id=row.role_id,
+        profile_id=row.profile_id,
+        reporting_to=row.reporting_to,
+        time_zone=row.time_zone,
+        version=row.version,
+    )
 
 
 def load_directory(conn: sa.Connection) -> Directory:
@@ -88,29 +104,47 @@ def insert_role(
     now: datetime,
     actor: int | None,
 ) -> int:
-    return int(conn.execute(
-        t.roles.insert().values(name=name, reporting_to=reporting_to,
-                                share_with_peers=share_with_peers, description=description,
-                                **stamp(now, actor)).returning(t.roles.c.id)
-    ).scalar_one())  # fmt: skip
+    return int(
+        conn.execute(
+            t.roles.insert()
+            .values(
+                name=name,
+                reporting_to=reporting_to,
+                share_with_peers=share_with_peers,
+                description=description,
+                **stamp(now, actor),
+            )
+            .returning(t.roles.c.id)
+        ).scalar_one()
+    )
 
 
 def insert_profile(conn: sa.Connection, profile: Profile, now: datetime, actor: int | None) -> int:
-    return int(conn.execute(
-        t.profiles.insert().values(name=profile.name, description=profile.description,
-                                   custom=profile.custom,
-                                   permissions=profile_permissions_json(profile),
-                                   **stamp(now, actor)).returning(t.profiles.c.id)
-    ).scalar_one())  # fmt: skip
+    return int(
+        conn.execute(
+            t.profiles.insert()
+            .values(
+                name=profile.name,
+                description=profile.description,
+                custom=profile.custom,
+                permissions=profile_permissions_json(profile),
+                **stamp(now, actor),
+            )
+            .returning(t.profiles.c.id)
+        ).scalar_one()
+    )
 
 
 def insert_user(
     conn: sa.Connection, values: Mapping[str, Any], now: datetime, actor: int | None
 ) -> int:
-    return int(conn.execute(
-        t.users.insert().values(**values, email_key=str(values["email"]).lower(),
-                                **stamp(now, actor)).returning(t.users.c.id)
-    ).scalar_one())  # fmt: skip
+    return int(
+        conn.execute(
+            t.users.insert()
+            .values(**values, email_key=str(values["email"]).lower(), **stamp(now, actor))
+            .returning(t.users.c.id)
+        ).scalar_one()
+    )
 
 
 def update_row(

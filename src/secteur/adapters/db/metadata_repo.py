@@ -106,16 +106,23 @@ def insert_module(conn: sa.Connection, module: Module, now: datetime) -> None:
     """Seed a module with its fields and Standard layout, keeping their given ids."""
     conn.execute(
         t.modules.insert().values(
-            id=module.id, api_name=module.api_name, singular_label=module.singular_label,
-            plural_label=module.plural_label, table_name=module.table,
-            display_field=module.display_field, sequence=module.sequence, **_stamp(now, None),
+            id=module.id,
+            api_name=module.api_name,
+            singular_label=module.singular_label,
+            plural_label=module.plural_label,
+            table_name=module.table,
+            display_field=module.display_field,
+            sequence=module.sequence,
+            **_stamp(now, None),
         )
-    )  # fmt: skip
+    )
     conn.execute(
         t.fields.insert(),
-        [{"id": f.id, "module_id": module.id, **field_values(f), **_stamp(now, None)}
-         for f in module.fields],
-    )  # fmt: skip
+        [
+            {"id": f.id, "module_id": module.id, **field_values(f), **_stamp(now, None)}
+            for f in module.fields
+        ],
+    )
     conn.execute(
         t.layouts.insert().values(
             module_id=module.id, name="Standard", status="active", **_stamp(now, None)
@@ -145,9 +152,10 @@ def update_field(
     if expected_version is not None:
         query = query.where(t.fields.c.version == expected_version)
     result = conn.execute(
-        query.values(**field_values(f), modified_time=now, modified_by=actor,
-                     version=t.fields.c.version + 1)
-    )  # fmt: skip
+        query.values(
+            **field_values(f), modified_time=now, modified_by=actor, version=t.fields.c.version + 1
+        )
+    )
     return result.rowcount == 1
 
 

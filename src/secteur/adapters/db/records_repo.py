@@ -12,11 +12,20 @@ from secteur.adapters.db import tables as t
 from secteur.adapters.db.records_schema import RecordTable, from_row, to_row
 from secteur.adapters.db.types import id_start
 from secteur.domain.audit import jsonable
-from secteur.domain.fields import Kind, Module
+from secteur.domain.fields import Module
 from secteur.domain.records import StoredRecord
 
-SYSTEM_KEYS = ("id", "owner_id", "created_by", "modified_by", "created_time", "modified_time",
-               "version", "approval_state", "process_flow")  # fmt: skip
+SYSTEM_KEYS = (
+    "id",
+    "owner_id",
+    "created_by",
+    "modified_by",
+    "created_time",
+    "modified_time",
+    "version",
+    "approval_state",
+    "process_flow",
+)
 
 
 def dict_rows(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
@@ -27,12 +36,17 @@ def dict_rows(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
 
 def stored(module: Module, row: Mapping[str, Any]) -> StoredRecord:
     return StoredRecord(
-        id=row["id"], owner_id=row["owner_id"], created_by=row["created_by"],
-        modified_by=row["modified_by"], created_time=row["created_time"],
-        modified_time=row["modified_time"], version=row["version"],
-        values=from_row(module, row), approval_state=row["approval_state"],
+        id=row["id"],
+        owner_id=row["owner_id"],
+        created_by=row["created_by"],
+        modified_by=row["modified_by"],
+        created_time=row["created_time"],
+        modified_time=row["modified_time"],
+        version=row["version"],
+        values=from_row(module, row),
+        approval_state=row["approval_state"],
         process_flow=bool(row["process_flow"]),
-    )  # fmt: skip
+    )
 
 
 def data_columns(rt: RecordTable) -> list[sa.ColumnElement[Any]]:
@@ -78,30 +92,45 @@ def allocate_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
         ).first()
         start = (int(row[0]) if row is not None else id_start(table.name) - 1) + 1
         if row is None:
-            conn.exec_driver_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
-                                 (table.name, start + count - 1))  # fmt: skip
+            conn.exec_driver_sql(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
+                (table.name, start + count - 1),
+            )
         else:
-            conn.exec_driver_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = ?",
-                                 (start + count - 1, table.name))  # fmt: skip
+            conn.exec_driver_sql(
+                "UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (start + count - 1, table.name)
+            )
         return list(range(start, start + count))
     result = conn.execute(
-        sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                "FROM generate_series(1, :count)"),
+        sa.text(
+            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"
+        ),
         {"table": table.name, "count": count},
-    )  # fmt: skip
+    )
     return sorted(int(r[0]) for r in result)
 
 
-def insert(conn: sa.Connection, rt: RecordTable, records: Sequence[Mapping[str, Any]],
-           owners: Sequence[int], actor: int, now: datetime) -> list[int]:
+def insert(
+    conn: sa.Connection,
+    rt: RecordTable,
+    records: Sequence[Mapping[str, Any]],
+    owners: Sequence[int],
+    actor: int,
+    now: datetime,
+) -> list[int]:
     """Insert new records (canonical values) created by `actor` at `now`; their ids, in order."""
     if not records:
         return []
     ids = allocate_ids(conn, rt.table, len(records))
     encoder = rt.row_encoder(conn.dialect)
     encode, stamps = encoder.encode, encoder.stamps(actor, now)
-    encoder.execute(conn, [encode(values, new_id, owner, stamps)
-                           for values, owner, new_id in zip(records, owners, ids, strict=True)])
+    encoder.execute(
+        conn,
+        [
+            encode(values, new_id, owner, stamps)
+            for values, owner, new_id in zip(records, owners, ids, strict=True)
+        ],
+    )
     return ids
 
 
@@ -123,8 +152,9 @@ def update(
     return result.rowcount == 1
 
 
-def move_to_recycle_bin(conn: sa.Connection, rt: RecordTable, records: Sequence[StoredRecord],
-                        now: datetime, actor: int) -> None:  # fmt: skip
+def move_to_recycle_bin(
+    conn: sa.Connection, rt: RecordTable, records: Sequence[StoredRecord], now: datetime, actor: int
+) -> None:
     if not records:
         return
     display = rt.module.display_field
@@ -143,7 +173,7 @@ def move_to_recycle_bin(conn: sa.Connection, rt: RecordTable, records: Sequence[
                 "created_by": r.created_by,
                 "deleted_by": actor,
                 "deleted_time": now,
-            }  # fmt: skip
+            }
             for r in records
         ],
     )

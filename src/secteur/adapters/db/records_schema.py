@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -83,9 +82,9 @@ def build_table(module: Module, metadata: sa.MetaData) -> sa.Table:
         columns.extend(field_columns(f))
     table = sa.Table(module.table, metadata, *columns, sqlite_autoincrement=True)
     for api_name in INDEXED_FIELDS.get(module.api_name, ()):
-        f = module.field(api_name)
-        if f is not None and not f.system:
-            sa.Index(f"ix_{module.table}_{f.column}", table.c[_index_column(f)])
+        indexed = module.field(api_name)
+        if indexed is not None and not indexed.system:
+            sa.Index(f"ix_{module.table}_{indexed.column}", table.c[_index_column(indexed)])
     return table
 
 

@@ -19,8 +19,17 @@ from secteur.domain.fields import Field, Kind, Module
 from secteur.domain.text import fold, fold_multiselect
 
 # System columns of every record table, in the order `encode` expects them.
-SYSTEM = ("id", "owner_id", "created_by", "modified_by", "created_time", "modified_time",
-          "version", "approval_state", "process_flow")  # fmt: skip
+SYSTEM = (
+    "id",
+    "owner_id",
+    "created_by",
+    "modified_by",
+    "created_time",
+    "modified_time",
+    "version",
+    "approval_state",
+    "process_flow",
+)
 
 Encode = Callable[[Mapping[str, Any], int, int, tuple[Any, ...]], tuple[Any, ...]]
 
@@ -62,20 +71,25 @@ class RowEncoder:
             elif sqlite and f.kind is Kind.DATETIME:
                 expressions[-1] = f"sqlite_datetime({value} := get({f.api_name!r}))"
             elif sqlite and f.kind is Kind.DATE:
-                expressions[-1] = f"None if ({value} := get({f.api_name!r})) is None " \
-                                  f"else {value}.isoformat()"  # fmt: skip
+                expressions[-1] = (
+                    f"None if ({value} := get({f.api_name!r})) is None else {value}.isoformat()"
+                )
             elif sqlite and f.kind is Kind.BOOLEAN:
-                expressions[-1] = f"None if ({value} := get({f.api_name!r})) is None " \
-                                  f"else int({value})"  # fmt: skip
+                expressions[-1] = (
+                    f"None if ({value} := get({f.api_name!r})) is None else int({value})"
+                )
         source = (
             "def encode(values, record_id, owner, stamps):\n"
             "    get = values.get\n"
             f"    return (record_id, owner, *stamps, {', '.join(expressions)},)\n"
         )
-        namespace: dict[str, Any] = {"fold": fold, "fold_multiselect": fold_multiselect,
-                                     "multiselect_json": _multiselect_json,
-                                     "sqlite_datetime": _sqlite_datetime}  # fmt: skip
-        exec(compile(source, f"<row encoder of {module.api_name}>", "exec"), namespace)  # noqa: S102
+        namespace: dict[str, Any] = {
+            "fold": fold,
+            "fold_multiselect": fold_multiselect,
+            "multiselect_json": _multiselect_json,
+            "sqlite_datetime": _sqlite_datetime,
+        }
+        exec(compile(source, f"<row encoder of {module.api_name}>", "exec"), namespace)
         self.encode: Encode = namespace["encode"]
         self.columns = columns
         missing = {c.name for c in table.columns} - set(columns)
@@ -83,15 +97,21 @@ class RowEncoder:
             raise ValueError(f"columns without a field in {table.name}: {sorted(missing)}")
         quote = dialect.identifier_preparer.quote
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        markers = [f"{marker}::json" if not sqlite and c in json_columns else marker
-                   for c in columns]  # fmt: skip
-        self.sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-                    f"VALUES ({', '.join(markers)})")  # fmt: skip
+        markers = [
+            f"{marker}::json" if not sqlite and c in json_columns else marker for c in columns
+        ]
+        self.sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join(markers)})"
+        )
         self.system_datetime = _sqlite_datetime if sqlite else (lambda value: value)
         self.system_bool = int if sqlite else bool
         # PostgreSQL loads batches fastest through COPY (no per-row statement).
-        self.copy_sql = None if sqlite else (
-            f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN")
+        self.copy_sql = (
+            None
+            if sqlite
+            else (f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN")
+        )
 
     def stamps(self, actor: int, now: datetime) -> tuple[Any, ...]:
         """The system columns after id and owner, alike for every record of one insert."""

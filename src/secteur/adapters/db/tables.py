@@ -68,7 +68,7 @@ org = _table(
     sa.Column("metadata_version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("settings", sa.JSON, nullable=False, default=dict),
     *_stamps(),
-)  # fmt: skip
+)
 
 roles = _table(
     "roles",
@@ -77,7 +77,7 @@ roles = _table(
     ref("reporting_to", "roles.id", index=True),
     sa.Column("share_with_peers", sa.Boolean, nullable=False, server_default=sa.false()),
     *_stamps(),
-)  # fmt: skip
+)
 
 profiles = _table(
     "profiles",
@@ -87,7 +87,7 @@ profiles = _table(
     # {"admin": bool, "modules": {"Accounts": {"view": bool, "create": …}}, "permissions": {…}}
     sa.Column("permissions", sa.JSON, nullable=False),
     *_stamps(),
-)  # fmt: skip
+)
 
 users = _table(
     "users",
@@ -105,7 +105,7 @@ users = _table(
     sa.Column("locale", sa.String(16), nullable=True),
     sa.Column("password_hash", sa.String(200), nullable=True),
     *_stamps(),
-)  # fmt: skip
+)
 
 modules = _table(
     "modules",
@@ -116,7 +116,7 @@ modules = _table(
     sa.Column("display_field", sa.String(50), nullable=False),
     sa.Column("sequence", sa.Integer, nullable=False),
     *_stamps(),
-)  # fmt: skip
+)
 
 fields = _table(
     "fields",
@@ -137,7 +137,7 @@ fields = _table(
     sa.Column("sequence", sa.Integer, nullable=False),
     *_stamps(),
     sa.UniqueConstraint("module_id", "api_name_key"),
-)  # fmt: skip
+)
 
 layouts = _table(
     "layouts",
@@ -145,7 +145,7 @@ layouts = _table(
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     *_stamps(),
-)  # fmt: skip
+)
 
 # OAuth: every secret is stored as a SHA-256 digest of a high-entropy random value (ADR 0004).
 oauth_clients = _table(
@@ -156,7 +156,7 @@ oauth_clients = _table(
     sa.Column("redirect_uri", sa.String(500), nullable=True),
     sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
     *_stamps(),
-)  # fmt: skip
+)
 
 oauth_grants = _table(
     "oauth_grants",
@@ -167,7 +167,7 @@ oauth_grants = _table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("used_at", UTCDateTime, nullable=True),
     sa.Column("created_time", UTCDateTime, nullable=False),
-)  # fmt: skip
+)
 
 oauth_refresh_tokens = _table(
     "oauth_refresh_tokens",
@@ -177,7 +177,7 @@ oauth_refresh_tokens = _table(
     sa.Column("scopes", sa.String(2000), nullable=False),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
     sa.Column("created_time", UTCDateTime, nullable=False),
-)  # fmt: skip
+)
 
 oauth_access_tokens = _table(
     "oauth_access_tokens",
@@ -189,7 +189,7 @@ oauth_access_tokens = _table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
     sa.Column("created_time", UTCDateTime, nullable=False),
-)  # fmt: skip
+)
 
 audit_events = _table(
     "audit_events",
@@ -205,7 +205,7 @@ audit_events = _table(
     sa.Column("before", sa.JSON, nullable=True),
     sa.Column("after", sa.JSON, nullable=True),
     sa.Index("ix_audit_events_entity", "entity", "module", "entity_id", "id"),
-)  # fmt: skip
+)
 
 # Side effects written in the saving transaction and delivered after commit (00-product.md step 7).
 outbox = _table(
@@ -219,12 +219,13 @@ outbox = _table(
     sa.Column("last_error", sa.String(2000), nullable=True),
     sa.Column("locked_until", UTCDateTime, nullable=True),
     sa.Index("ix_outbox_pending", "delivered_at", "deliver_after"),
-)  # fmt: skip
+)
 
 # The recycle bin: a deleted record leaves its module table (so live queries and indexes never
 # carry dead rows) and waits here, whole, to be listed or restored.
 deleted_records = sa.Table(
-    "deleted_records", metadata,
+    "deleted_records",
+    metadata,
     sa.Column("module", sa.String(50), primary_key=True),
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("display_name", sa.String(255), nullable=True),
@@ -234,4 +235,4 @@ deleted_records = sa.Table(
     sa.Column("deleted_by", sa.BigInteger, nullable=True),
     sa.Column("deleted_time", UTCDateTime, nullable=False),
     sa.Index("ix_deleted_records_time", "module", "deleted_time"),
-)  # fmt: skip
+)

@@ -15,11 +15,24 @@ from sqlalchemy.engine import Dialect
 ID_START = 3652397000001000001
 ID_BLOCK = 10_000_000_000
 _BLOCKS = {
-    "org": 0, "roles": 1, "profiles": 2, "users": 3, "modules": 4, "fields": 5, "layouts": 6,
-    "oauth_clients": 7, "oauth_grants": 8, "oauth_refresh_tokens": 9, "oauth_access_tokens": 10,
-    "audit_events": 11, "outbox": 12,
-    "leads": 20, "accounts": 21, "contacts": 22, "deals": 23,
-}  # fmt: skip
+    "org": 0,
+    "roles": 1,
+    "profiles": 2,
+    "users": 3,
+    "modules": 4,
+    "fields": 5,
+    "layouts": 6,
+    "oauth_clients": 7,
+    "oauth_grants": 8,
+    "oauth_refresh_tokens": 9,
+    "oauth_access_tokens": 10,
+    "audit_events": 11,
+    "outbox": 12,
+    "leads": 20,
+    "accounts": 21,
+    "contacts": 22,
+    "deals": 23,
+}
 
 
 def id_start(table: str) -> int:

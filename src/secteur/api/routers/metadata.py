@@ -58,9 +58,11 @@ def field_json(tx: Tx, module: Module, f: Field) -> dict[str, Any]:
     lookup: dict[str, Any] = {}
     if f.data_type is DataType.LOOKUP and f.lookup_module:
         target = tx.state.module(f.lookup_module)
-        lookup = {"module": {"api_name": f.lookup_module,
-                             "id": str(target.id) if target else None},
-                  "display_label": f.label, "api_name": f.api_name}  # fmt: skip
+        lookup = {
+            "module": {"api_name": f.lookup_module, "id": str(target.id) if target else None},
+            "display_label": f.label,
+            "api_name": f.api_name,
+        }
     picklist = [
         {
             "display_value": v.display_value,
@@ -69,11 +71,10 @@ def field_json(tx: Tx, module: Module, f: Field) -> dict[str, Any]:
             "id": str(v.id),
             "type": "used",
             **({"probability": v.probability} if v.probability is not None else {}),
-            **({"forecast_category": {"name": v.forecast_category}}
-               if v.forecast_category else {}),
+            **({"forecast_category": {"name": v.forecast_category}} if v.forecast_category else {}),
         }
         for v in f.picklist
-    ]  # fmt: skip
+    ]
     return {
         "id": str(f.id),
         "api_name": f.api_name,
@@ -147,8 +148,9 @@ def get_field(caller: CallerDep, field_id: int, module: ModuleParam) -> Response
         _scope(actor, "fields", Access.READ)
         found = module_or_error(tx, module)
         f = field_service.get_field(found, field_id)
-        return responses.ok({"fields": [field_json(tx, found, f)]},
-                            headers={"ETag": etag(f.version)})  # fmt: skip
+        return responses.ok(
+            {"fields": [field_json(tx, found, f)]}, headers={"ETag": etag(f.version)}
+        )
 
 
 @router.post("/crm/v8/settings/fields", summary="Create custom fields")
@@ -202,8 +204,13 @@ async def update_fields(caller: CallerDep, request: Request, module: ModuleParam
 # The Zoho SDK updates fields with PATCH; PUT is kept for clients that use it.
 @router.patch("/crm/v8/settings/fields/{field_id}", summary="Update a field (label, picklists)")
 @router.put("/crm/v8/settings/fields/{field_id}", summary="Update a field (label, picklists)")
-async def update_field(caller: CallerDep, request: Request, field_id: int, module: ModuleParam,
-                       if_match: Annotated[str | None, Header()] = None) -> Response:  # fmt: skip
+async def update_field(
+    caller: CallerDep,
+    request: Request,
+    field_id: int,
+    module: ModuleParam,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
     items = envelope_list(await json_body(request), "fields", 1)
     with caller.write() as (tx, actor):
         _scope(actor, "fields", Access.UPDATE)
@@ -229,19 +236,29 @@ def _layout_json(tx: Tx, module: Module, layout_id: int, name: str) -> dict[str,
         "status": "active",
         "visible": True,
         "sections": [
-            {"display_label": f"{module.singular_label} Information", "sequence_number": 1,
-             "api_name": f"{module.singular_label} Information", "column_count": 2,
-             "fields": [field_json(tx, module, f) for f in data_fields]},
-            {"display_label": "System Information", "sequence_number": 2,
-             "api_name": "System Information", "column_count": 2,
-             "fields": [field_json(tx, module, f) for f in system_fields]},
+            {
+                "display_label": f"{module.singular_label} Information",
+                "sequence_number": 1,
+                "api_name": f"{module.singular_label} Information",
+                "column_count": 2,
+                "fields": [field_json(tx, module, f) for f in data_fields],
+            },
+            {
+                "display_label": "System Information",
+                "sequence_number": 2,
+                "api_name": "System Information",
+                "column_count": 2,
+                "fields": [field_json(tx, module, f) for f in system_fields],
+            },
         ],
-        "profiles": [{"id": str(p.id), "name": p.name, "default": True}
-                     for p in tx.state.directory.profiles.values()],
+        "profiles": [
+            {"id": str(p.id), "name": p.name, "default": True}
+            for p in tx.state.directory.profiles.values()
+        ],
         "created_by": None,
         "created_time": when(tx.state.org.created_time, tx.state.org.time_zone),
         "modified_by": user_ref(tx.state.directory, None),
-    }  # fmt: skip
+    }
 
 
 @router.get("/crm/v8/settings/layouts", summary="List the layouts of a module")

@@ -31,13 +31,32 @@ def _oauth_error(code: str) -> Response:
     return responses.ok({"error": code}, status=400)
 
 
-@router.post("/oauth/v2/token", summary="Issue an access token (refresh_token or authorization_code grant)",
-             openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {
-                 "schema": {"type": "object", "properties": {
-                     "grant_type": {"type": "string", "enum": ["refresh_token", "authorization_code"]},
-                     "client_id": {"type": "string"}, "client_secret": {"type": "string"},
-                     "refresh_token": {"type": "string"}, "code": {"type": "string"},
-                     "redirect_uri": {"type": "string"}}}}}}})  # fmt: skip
+@router.post(
+    "/oauth/v2/token",
+    summary="Issue an access token (refresh_token or authorization_code grant)",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "grant_type": {
+                                "type": "string",
+                                "enum": ["refresh_token", "authorization_code"],
+                            },
+                            "client_id": {"type": "string"},
+                            "client_secret": {"type": "string"},
+                            "refresh_token": {"type": "string"},
+                            "code": {"type": "string"},
+                            "redirect_uri": {"type": "string"},
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
 async def token(request: Request, app: AppDep) -> Response:
     params = await _params(request)
     grant = params.get("grant_type", "")
@@ -71,8 +90,9 @@ async def revoke(request: Request, app: AppDep) -> Response:
     params = await _params(request)
     value = params.get("token", "")
     if not value:
-        raise ServiceError("REQUIRED_PARAM_MISSING", "the token to revoke is missing",
-                           {"param_name": "token"})  # fmt: skip
+        raise ServiceError(
+            "REQUIRED_PARAM_MISSING", "the token to revoke is missing", {"param_name": "token"}
+        )
     with app.write() as tx:
         auth.revoke(tx, value)
     # As RFC 7009: the answer does not say whether the token existed.

@@ -46,10 +46,12 @@ def list_profiles(caller: CallerDep) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, Access.READ)
         profiles = sorted(tx.state.directory.profiles.values(), key=lambda p: p.id)
-        return responses.ok({
-            "profiles": [profile_json(tx, p, details=False) for p in profiles],
-            "info": {"per_page": 200, "count": len(profiles), "page": 1, "more_records": False},
-        })  # fmt: skip
+        return responses.ok(
+            {
+                "profiles": [profile_json(tx, p, details=False) for p in profiles],
+                "info": {"per_page": 200, "count": len(profiles), "page": 1, "more_records": False},
+            }
+        )
 
 
 @router.get("/crm/v8/settings/profiles/{profile_id}", summary="Get a profile with its permissions")
@@ -57,8 +59,10 @@ def get_profile(caller: CallerDep, profile_id: int) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, Access.READ)
         profile = service.get_profile(tx, profile_id)
-        return responses.ok({"profiles": [profile_json(tx, profile, details=True)]},
-                            headers={"ETag": etag(profile.version)})  # fmt: skip
+        return responses.ok(
+            {"profiles": [profile_json(tx, profile, details=True)]},
+            headers={"ETag": etag(profile.version)},
+        )
 
 
 @router.post("/crm/v8/settings/profiles/{profile_id}/actions/clone", summary="Clone a profile")
@@ -78,8 +82,12 @@ async def clone_profile(caller: CallerDep, request: Request, profile_id: int) ->
 
 
 @router.put("/crm/v8/settings/profiles/{profile_id}", summary="Update a profile (partial)")
-async def update_profile(caller: CallerDep, request: Request, profile_id: int,
-                         if_match: Annotated[str | None, Header()] = None) -> Response:  # fmt: skip
+async def update_profile(
+    caller: CallerDep,
+    request: Request,
+    profile_id: int,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
     items = envelope_list(await json_body(request), "profiles", 1)
     with caller.write() as (tx, actor):
         _scope(actor, Access.UPDATE)
@@ -95,8 +103,9 @@ async def update_profile(caller: CallerDep, request: Request, profile_id: int,
 
 
 @router.delete("/crm/v8/settings/profiles/{profile_id}", summary="Delete a custom profile")
-def delete_profile(caller: CallerDep, profile_id: int,
-                   transfer_to: Annotated[int | None, Query()] = None) -> Response:  # fmt: skip
+def delete_profile(
+    caller: CallerDep, profile_id: int, transfer_to: Annotated[int | None, Query()] = None
+) -> Response:
     with caller.write() as (tx, actor):
         _scope(actor, Access.DELETE)
         service.delete_profile(tx, actor, profile_id, transfer_to)

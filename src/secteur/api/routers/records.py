@@ -31,18 +31,25 @@ MAX_ID = 2**63 - 1
 _RECORD_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {
-            "type": "object",
-            "required": ["data"],
-            "properties": {
-                "data": {"type": "array", "maxItems": 100,
-                         "items": {"type": "object", "additionalProperties": True}},
-                "trigger": {"type": "array", "items": {"type": "string"}},
-                "duplicate_check_fields": {"type": "array", "items": {"type": "string"}},
-            },
-        }}},
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "data": {
+                            "type": "array",
+                            "maxItems": 100,
+                            "items": {"type": "object", "additionalProperties": True},
+                        },
+                        "trigger": {"type": "array", "items": {"type": "string"}},
+                        "duplicate_check_fields": {"type": "array", "items": {"type": "string"}},
+                    },
+                }
+            }
+        },
     }
-}  # fmt: skip
+}
 
 FieldsParam = Annotated[str | None, Query(description="Comma-separated field API names")]
 PageParam = Annotated[int, Query(ge=1, le=10_000)]
@@ -79,8 +86,11 @@ def _fields(module: Module, text: str | None) -> list[Field]:
             continue
         f = module.field(name)
         if f is None:
-            raise ServiceError("INVALID_DATA", "invalid field api_name in fields",
-                               {"param_name": "fields", "api_name": name})  # fmt: skip
+            raise ServiceError(
+                "INVALID_DATA",
+                "invalid field api_name in fields",
+                {"param_name": "fields", "api_name": name},
+            )
         chosen.append(f)
     return chosen
 
@@ -95,35 +105,56 @@ def _since(header: str | None) -> datetime | None:
         try:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError):
-            raise ServiceError("INVALID_DATA", "invalid If-Modified-Since header",
-                               {"param_name": "If-Modified-Since"}) from None  # fmt: skip
+            raise ServiceError(
+                "INVALID_DATA",
+                "invalid If-Modified-Since header",
+                {"param_name": "If-Modified-Since"},
+            ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _render(tx: Tx, actor: Actor, module: Module, records: Sequence[StoredRecord],
-            fields: list[Field]) -> list[dict[str, Any]]:  # fmt: skip
+def _render(
+    tx: Tx, actor: Actor, module: Module, records: Sequence[StoredRecord], fields: list[Field]
+) -> list[dict[str, Any]]:
     names = Names.resolve(tx.conn, tx.state.tables, module, records, fields)
     editable = actor.may(module.api_name, Operation.EDIT)
     zone = actor.user.time_zone or tx.state.org.time_zone
-    return [record_json(module, r, names=names, directory=tx.state.directory, time_zone=zone,
-                        fields=fields, editable=editable) for r in records]  # fmt: skip
+    return [
+        record_json(
+            module,
+            r,
+            names=names,
+            directory=tx.state.directory,
+            time_zone=zone,
+            fields=fields,
+            editable=editable,
+        )
+        for r in records
+    ]
 
 
-def _page_response(tx: Tx, actor: Actor, module: Module, page: queries.Page,
-                   fields: list[Field]) -> Response:  # fmt: skip
+def _page_response(
+    tx: Tx, actor: Actor, module: Module, page: queries.Page, fields: list[Field]
+) -> Response:
     if not page.records:
         return responses.no_content()
     zone = actor.user.time_zone or tx.state.org.time_zone
-    return responses.ok({
-        "data": _render(tx, actor, module, page.records, fields),
-        "info": {
-            "per_page": page.per_page, "count": len(page.records), "page": page.page,
-            "sort_by": page.sort_by, "sort_order": page.sort_order,
-            "more_records": page.more_records, "next_page_token": page.next_page_token,
-            "previous_page_token": page.previous_page_token,
-            "page_token_expiry": when(page.page_token_expiry, zone),
-        },
-    })  # fmt: skip
+    return responses.ok(
+        {
+            "data": _render(tx, actor, module, page.records, fields),
+            "info": {
+                "per_page": page.per_page,
+                "count": len(page.records),
+                "page": page.page,
+                "sort_by": page.sort_by,
+                "sort_order": page.sort_order,
+                "more_records": page.more_records,
+                "next_page_token": page.next_page_token,
+                "previous_page_token": page.previous_page_token,
+                "page_token_expiry": when(page.page_token_expiry, zone),
+            },
+        }
+    )
 
 
 @router.get("/crm/v8/{module}", summary="List records")
@@ -144,9 +175,16 @@ def list_records(
     with caller.read() as (tx, actor):
         found = service.module_or_error(tx, module)
         chosen = _fields(found, fields)
-        query = queries.ListQuery(page=page, per_page=per_page, sort_by=sort_by,
-                                  sort_order=sort_order, ids=_ids(ids), modified_since=since,
-                                  approved=approved.lower(), page_token=page_token)  # fmt: skip
+        query = queries.ListQuery(
+            page=page,
+            per_page=per_page,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            ids=_ids(ids),
+            modified_since=since,
+            approved=approved.lower(),
+            page_token=page_token,
+        )
         result = queries.list_records(tx, actor, found, query)
         if since is not None and not result.records and page == 1 and not page_token:
             return Response(status_code=304)
@@ -158,9 +196,11 @@ def _trigger(body: Any) -> list[str] | None:
     if trigger is None:
         return None
     if not isinstance(trigger, list) or not all(isinstance(t, str) for t in trigger):
-        raise ServiceError("INVALID_DATA", "trigger must be an array of strings",
-                           {"api_name": "trigger", "json_path": "$.trigger",
-                            "expected_data_type": "jsonarray"})  # fmt: skip
+        raise ServiceError(
+            "INVALID_DATA",
+            "trigger must be an array of strings",
+            {"api_name": "trigger", "json_path": "$.trigger", "expected_data_type": "jsonarray"},
+        )
     return trigger
 
 
@@ -184,24 +224,26 @@ def _item_json(tx: Tx, result: service.ItemResult, zone: str, upsert: bool) -> d
     return responses.success_item(result.message, details, **extra)
 
 
-def _write_response(tx: Tx, actor: Actor, results: list[service.ItemResult], success: int,
-                    upsert: bool = False) -> Response:  # fmt: skip
+def _write_response(
+    tx: Tx, actor: Actor, results: list[service.ItemResult], success: int, upsert: bool = False
+) -> Response:
     zone = actor.user.time_zone or tx.state.org.time_zone
     status = responses.batch_status([r.ok for r in results], success)
-    return responses.ok({"data": [_item_json(tx, r, zone, upsert) for r in results]},
-                        status=status)  # fmt: skip
+    return responses.ok({"data": [_item_json(tx, r, zone, upsert) for r in results]}, status=status)
 
 
-async def _write(caller: CallerDep, request: Request, module: str, mode: service.Mode,
-                 success: int) -> Response:  # fmt: skip
+async def _write(
+    caller: CallerDep, request: Request, module: str, mode: service.Mode, success: int
+) -> Response:
     raw = await request.body()
     # The database work runs in a worker thread: a writer waiting for a row lock must not
     # hold up every other request of this process.
     return await run_in_threadpool(_write_in_tx, caller, raw, module, mode, success)
 
 
-def _write_in_tx(caller: Caller, raw: bytes, module: str, mode: service.Mode,
-                 success: int) -> Response:  # fmt: skip
+def _write_in_tx(
+    caller: Caller, raw: bytes, module: str, mode: service.Mode, success: int
+) -> Response:
     # Authenticate first, then the URL, then the body: a caller without a valid token
     # learns nothing about what the server would make of its request.
     with caller.write() as (tx, actor):
@@ -210,18 +252,28 @@ def _write_in_tx(caller: Caller, raw: bytes, module: str, mode: service.Mode,
         items = envelope_list(body, "data", service.MAX_BATCH)
         trigger = _trigger(body)
         duplicate_fields = _duplicate_fields(body) if mode is service.Mode.UPSERT else None
-        results = service.write_records(tx, actor, found, items, mode=mode, trigger=trigger,
-                                        duplicate_check_fields=duplicate_fields)  # fmt: skip
+        results = service.write_records(
+            tx,
+            actor,
+            found,
+            items,
+            mode=mode,
+            trigger=trigger,
+            duplicate_check_fields=duplicate_fields,
+        )
         return _write_response(tx, actor, results, success, mode is service.Mode.UPSERT)
 
 
 def _duplicate_fields(body: dict[str, Any]) -> list[str] | None:
     fields = body.get("duplicate_check_fields")
-    if fields is not None and (not isinstance(fields, list)
-                               or not all(isinstance(d, str) for d in fields)):  # fmt: skip
-        raise ServiceError("INVALID_DATA", "duplicate_check_fields must be an array of strings",
-                           {"api_name": "duplicate_check_fields",
-                            "json_path": "$.duplicate_check_fields"})  # fmt: skip
+    if fields is not None and (
+        not isinstance(fields, list) or not all(isinstance(d, str) for d in fields)
+    ):
+        raise ServiceError(
+            "INVALID_DATA",
+            "duplicate_check_fields must be an array of strings",
+            {"api_name": "duplicate_check_fields", "json_path": "$.duplicate_check_fields"},
+        )
     return fields
 
 
@@ -230,33 +282,48 @@ async def insert_records(caller: CallerDep, request: Request, module: str) -> Re
     return await _write(caller, request, module, service.Mode.INSERT, 201)
 
 
-@router.put("/crm/v8/{module}", summary="Update records (≤ 100, each with its id)",
-            openapi_extra=_RECORD_BODY)  # fmt: skip
+@router.put(
+    "/crm/v8/{module}",
+    summary="Update records (≤ 100, each with its id)",
+    openapi_extra=_RECORD_BODY,
+)
 async def update_records(caller: CallerDep, request: Request, module: str) -> Response:
     return await _write(caller, request, module, service.Mode.UPDATE, 200)
 
 
-@router.post("/crm/v8/{module}/upsert", summary="Insert or update records by duplicate check",
-             openapi_extra=_RECORD_BODY)  # fmt: skip
+@router.post(
+    "/crm/v8/{module}/upsert",
+    summary="Insert or update records by duplicate check",
+    openapi_extra=_RECORD_BODY,
+)
 async def upsert_records(caller: CallerDep, request: Request, module: str) -> Response:
     return await _write(caller, request, module, service.Mode.UPSERT, 201)
 
 
 @router.delete("/crm/v8/{module}", summary="Delete records (≤ 100 ids)")
-def delete_records(caller: CallerDep, module: str,
-                   ids: Annotated[str | None, Query()] = None) -> Response:  # fmt: skip
+def delete_records(
+    caller: CallerDep, module: str, ids: Annotated[str | None, Query()] = None
+) -> Response:
     wanted = _ids(ids)
     if not wanted:
-        raise ServiceError("REQUIRED_PARAM_MISSING", "the ids parameter is missing",
-                           {"param_name": "ids"})  # fmt: skip
+        raise ServiceError(
+            "REQUIRED_PARAM_MISSING", "the ids parameter is missing", {"param_name": "ids"}
+        )
     with caller.write() as (tx, actor):
         found = service.module_or_error(tx, module)
         results = service.delete_records(tx, actor, found, wanted)
         status = responses.batch_status([r.ok for r in results], 200)
-        return responses.ok({"data": [
-            responses.success_item(r.message, r.details) if r.ok
-            else responses.error_body(r.code, r.message, r.details) for r in results
-        ]}, status=status)  # fmt: skip
+        return responses.ok(
+            {
+                "data": [
+                    responses.success_item(r.message, r.details)
+                    if r.ok
+                    else responses.error_body(r.code, r.message, r.details)
+                    for r in results
+                ]
+            },
+            status=status,
+        )
 
 
 @router.get("/crm/v8/{module}/search", summary="Search records by criteria, email, phone or word")
@@ -276,11 +343,18 @@ def search_records(
         found = service.module_or_error(tx, module)
         chosen = _fields(found, fields)
         condition, fingerprint = queries.search_condition(
-            tx, actor, found, criteria=criteria, email=email, phone=phone, word=word)  # fmt: skip
-        query = queries.ListQuery(page=page, per_page=per_page, approved=approved.lower(),
-                                  conditions=(condition,), fingerprint=fingerprint)  # fmt: skip
-        return _page_response(tx, actor, found, queries.list_records(tx, actor, found, query),
-                              chosen)  # fmt: skip
+            tx, actor, found, criteria=criteria, email=email, phone=phone, word=word
+        )
+        query = queries.ListQuery(
+            page=page,
+            per_page=per_page,
+            approved=approved.lower(),
+            conditions=(condition,),
+            fingerprint=fingerprint,
+        )
+        return _page_response(
+            tx, actor, found, queries.list_records(tx, actor, found, query), chosen
+        )
 
 
 @router.get("/crm/v8/{module}/actions/count", summary="Count records (optionally matching)")
@@ -319,14 +393,27 @@ def deleted_records(
             return responses.no_content()
         zone = actor.user.time_zone or tx.state.org.time_zone
         directory = tx.state.directory
-        return responses.ok({
-            "data": [{"id": str(d.id), "display_name": d.display_name, "type": "recycle",
-                      "deleted_by": user_ref(directory, d.deleted_by, email=False),
-                      "created_by": user_ref(directory, d.created_by, email=False),
-                      "deleted_time": when(d.deleted_time, zone)} for d in items],
-            "info": {"per_page": per_page, "count": len(items), "page": page,
-                     "more_records": more},
-        })  # fmt: skip
+        return responses.ok(
+            {
+                "data": [
+                    {
+                        "id": str(d.id),
+                        "display_name": d.display_name,
+                        "type": "recycle",
+                        "deleted_by": user_ref(directory, d.deleted_by, email=False),
+                        "created_by": user_ref(directory, d.created_by, email=False),
+                        "deleted_time": when(d.deleted_time, zone),
+                    }
+                    for d in items
+                ],
+                "info": {
+                    "per_page": per_page,
+                    "count": len(items),
+                    "page": page,
+                    "more_records": more,
+                },
+            }
+        )
 
 
 @router.get("/crm/v8/{module}/{record}", summary="Get a record")
@@ -335,19 +422,27 @@ def get_record(caller: CallerDep, module: str, record: str, fields: FieldsParam 
         found = service.module_or_error(tx, module)
         chosen = _fields(found, fields)
         stored = service.get_record(tx, actor, found, record_id(record))
-        return responses.ok({"data": _render(tx, actor, found, [stored], chosen)},
-                            headers={"ETag": etag(stored.version)})  # fmt: skip
+        return responses.ok(
+            {"data": _render(tx, actor, found, [stored], chosen)},
+            headers={"ETag": etag(stored.version)},
+        )
 
 
 @router.put("/crm/v8/{module}/{record}", summary="Update a record", openapi_extra=_RECORD_BODY)
-async def update_record(caller: CallerDep, request: Request, module: str, record: str,
-                        if_match: Annotated[str | None, Header()] = None) -> Response:  # fmt: skip
+async def update_record(
+    caller: CallerDep,
+    request: Request,
+    module: str,
+    record: str,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
     raw = await request.body()
     return await run_in_threadpool(_update_one_in_tx, caller, raw, module, record, if_match)
 
 
-def _update_one_in_tx(caller: Caller, raw: bytes, module: str, record: str,
-                      if_match: str | None) -> Response:  # fmt: skip
+def _update_one_in_tx(
+    caller: Caller, raw: bytes, module: str, record: str, if_match: str | None
+) -> Response:
     with caller.write() as (tx, actor):
         found = service.module_or_error(tx, module)
         target = record_id(record)
@@ -358,21 +453,29 @@ def _update_one_in_tx(caller: Caller, raw: bytes, module: str, record: str,
         item = items[0]
         if isinstance(item, dict):
             item = {**item, "id": str(target)}
-        results = service.write_records(tx, actor, found, [item], mode=service.Mode.UPDATE,
-                                        trigger=trigger,
-                                        expected_version=parse_if_match(if_match))  # fmt: skip
+        results = service.write_records(
+            tx,
+            actor,
+            found,
+            [item],
+            mode=service.Mode.UPDATE,
+            trigger=trigger,
+            expected_version=parse_if_match(if_match),
+        )
         return _write_response(tx, actor, results, 200)
 
 
 @router.delete("/crm/v8/{module}/{record}", summary="Delete a record")
-def delete_record(caller: CallerDep, module: str, record: str,
-                  if_match: Annotated[str | None, Header()] = None) -> Response:  # fmt: skip
+def delete_record(
+    caller: CallerDep, module: str, record: str, if_match: Annotated[str | None, Header()] = None
+) -> Response:
     target = record_id(record)
     with caller.write() as (tx, actor):
         found = service.module_or_error(tx, module)
         service.get_record(tx, actor, found, target)
-        results = service.delete_records(tx, actor, found, [target],
-                                         expected_version=parse_if_match(if_match))  # fmt: skip
+        results = service.delete_records(
+            tx, actor, found, [target], expected_version=parse_if_match(if_match)
+        )
         result = results[0]
         if not result.ok:
             raise ServiceError(result.code, result.message, result.details)
@@ -393,8 +496,13 @@ def related_records(
         parent = service.module_or_error(tx, module)
         rl, condition = queries.related_condition(tx, actor, parent, record_id(record), related)
         chosen = _fields(rl.child, fields)
-        query = queries.ListQuery(page=page, per_page=per_page, approved="both",
-                                  conditions=(condition,),
-                                  fingerprint=f"related:{module}:{record}:{related}")  # fmt: skip
-        return _page_response(tx, actor, rl.child, queries.list_records(tx, actor, rl.child, query),
-                              chosen)  # fmt: skip
+        query = queries.ListQuery(
+            page=page,
+            per_page=per_page,
+            approved="both",
+            conditions=(condition,),
+            fingerprint=f"related:{module}:{record}:{related}",
+        )
+        return _page_response(
+            tx, actor, rl.child, queries.list_records(tx, actor, rl.child, query), chosen
+        )

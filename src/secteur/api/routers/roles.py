@@ -53,8 +53,9 @@ def get_role(caller: CallerDep, role_id: int) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, Access.READ)
         role = service.get_role(tx, role_id)
-        return responses.ok({"roles": [role_json(tx.state.directory, role)]},
-                            headers={"ETag": etag(role.version)})  # fmt: skip
+        return responses.ok(
+            {"roles": [role_json(tx.state.directory, role)]}, headers={"ETag": etag(role.version)}
+        )
 
 
 @router.post("/crm/v8/settings/roles", summary="Create roles")
@@ -96,8 +97,12 @@ async def update_roles(caller: CallerDep, request: Request) -> Response:
 
 
 @router.put("/crm/v8/settings/roles/{role_id}", summary="Update a role")
-async def update_role(caller: CallerDep, request: Request, role_id: int,
-                      if_match: Annotated[str | None, Header()] = None) -> Response:  # fmt: skip
+async def update_role(
+    caller: CallerDep,
+    request: Request,
+    role_id: int,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
     items = envelope_list(await json_body(request), "roles", 1)
     with caller.write() as (tx, actor):
         _scope(actor, Access.UPDATE)
@@ -113,8 +118,9 @@ async def update_role(caller: CallerDep, request: Request, role_id: int,
 
 
 @router.delete("/crm/v8/settings/roles/{role_id}", summary="Delete a role, transferring its users")
-def delete_role(caller: CallerDep, role_id: int,
-                transfer_to_id: Annotated[int | None, Query()] = None) -> Response:  # fmt: skip
+def delete_role(
+    caller: CallerDep, role_id: int, transfer_to_id: Annotated[int | None, Query()] = None
+) -> Response:
     with caller.write() as (tx, actor):
         _scope(actor, Access.DELETE)
         service.delete_role(tx, actor, role_id, transfer_to_id)

@@ -70,11 +70,17 @@ def list_users(
         if not chunk:
             return responses.no_content()
         zone = tx.state.org.time_zone
-        return responses.ok({
-            "users": [user_json(tx.state.directory, u, zone) for u in chunk],
-            "info": {"per_page": per_page, "count": len(chunk), "page": page,
-                     "more_records": start + per_page < len(found)},
-        })  # fmt: skip
+        return responses.ok(
+            {
+                "users": [user_json(tx.state.directory, u, zone) for u in chunk],
+                "info": {
+                    "per_page": per_page,
+                    "count": len(chunk),
+                    "page": page,
+                    "more_records": start + per_page < len(found),
+                },
+            }
+        )
 
 
 @router.get("/crm/v8/users/actions/count", summary="Count users")
@@ -89,9 +95,10 @@ def get_user(caller: CallerDep, user_id: int) -> Response:
     with caller.read() as (tx, actor):
         require_scope(actor, Category.USERS, None, Access.READ)
         user = service.get_user(tx, user_id)
-        return responses.ok({"users": [user_json(tx.state.directory, user,
-                                                 tx.state.org.time_zone)]},
-                            headers={"ETag": etag(user.version)})  # fmt: skip
+        return responses.ok(
+            {"users": [user_json(tx.state.directory, user, tx.state.org.time_zone)]},
+            headers={"ETag": etag(user.version)},
+        )
 
 
 @router.post("/crm/v8/users", summary="Create users (active at once)")
@@ -130,8 +137,12 @@ async def update_users(caller: CallerDep, request: Request) -> Response:
 
 
 @router.put("/crm/v8/users/{user_id}", summary="Update a user")
-async def update_user(caller: CallerDep, request: Request, user_id: int,
-                      if_match: Annotated[str | None, Header()] = None) -> Response:  # fmt: skip
+async def update_user(
+    caller: CallerDep,
+    request: Request,
+    user_id: int,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
     items = envelope_list(await json_body(request), "users", 1)
     with caller.write() as (tx, actor):
         require_scope(actor, Category.USERS, None, Access.UPDATE)
