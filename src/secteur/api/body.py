@@ -82,3 +82,15 @@ def envelope_list(body: Any, key: str, limit: int) -> list[Any]:
             "LIMIT_EXCEEDED", f"at most {limit} items per call", {"limit": limit, "api_name": key}
         )
     return items
+
+
+def envelope_doc(key: str, max_items: int, **extra: Any) -> dict[str, Any]:
+    """The OpenAPI request body of a `{key: [...]}` envelope (the routes read bodies raw, so
+    that JSON sent without a Content-Type is accepted, and document them here)."""
+    properties: dict[str, Any] = {
+        key: {"type": "array", "minItems": 1, "maxItems": max_items,
+              "items": {"type": "object", "additionalProperties": True}},
+        **extra,
+    }  # fmt: skip
+    schema = {"type": "object", "required": [key], "properties": properties}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

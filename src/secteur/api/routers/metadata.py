@@ -14,7 +14,7 @@ from starlette.responses import Response
 from secteur.adapters.db import metadata_repo
 from secteur.api import responses
 from secteur.api.batch import batch_response, run_items
-from secteur.api.body import envelope_list, json_body
+from secteur.api.body import envelope_doc, envelope_list, json_body
 from secteur.api.deps import CallerDep, require_scope
 from secteur.api.wire import etag, parse_if_match, user_ref, when
 from secteur.domain.actor import Actor
@@ -153,7 +153,11 @@ def get_field(caller: CallerDep, field_id: int, module: ModuleParam) -> Response
         )
 
 
-@router.post("/crm/v8/settings/fields", summary="Create custom fields")
+@router.post(
+    "/crm/v8/settings/fields",
+    summary="Create custom fields",
+    openapi_extra=envelope_doc("fields", 10),
+)
 async def create_fields(caller: CallerDep, request: Request, module: ModuleParam) -> Response:
     items = envelope_list(await json_body(request), "fields", 10)
     with caller.write() as (tx, actor):
@@ -169,8 +173,16 @@ async def create_fields(caller: CallerDep, request: Request, module: ModuleParam
     return batch_response("fields", results, 201)
 
 
-@router.patch("/crm/v8/settings/fields", summary="Update fields (each item with its id)")
-@router.put("/crm/v8/settings/fields", summary="Update fields (each item with its id)")
+@router.patch(
+    "/crm/v8/settings/fields",
+    summary="Update fields (each item with its id)",
+    openapi_extra=envelope_doc("fields", 100),
+)
+@router.put(
+    "/crm/v8/settings/fields",
+    summary="Update fields (each item with its id)",
+    openapi_extra=envelope_doc("fields", 100),
+)
 async def update_fields(caller: CallerDep, request: Request, module: ModuleParam) -> Response:
     items = envelope_list(await json_body(request), "fields", 100)
     with caller.write() as (tx, actor):
@@ -202,8 +214,16 @@ async def update_fields(caller: CallerDep, request: Request, module: ModuleParam
 
 
 # The Zoho SDK updates fields with PATCH; PUT is kept for clients that use it.
-@router.patch("/crm/v8/settings/fields/{field_id}", summary="Update a field (label, picklists)")
-@router.put("/crm/v8/settings/fields/{field_id}", summary="Update a field (label, picklists)")
+@router.patch(
+    "/crm/v8/settings/fields/{field_id}",
+    summary="Update a field (label, picklists)",
+    openapi_extra=envelope_doc("fields", 1),
+)
+@router.put(
+    "/crm/v8/settings/fields/{field_id}",
+    summary="Update a field (label, picklists)",
+    openapi_extra=envelope_doc("fields", 1),
+)
 async def update_field(
     caller: CallerDep,
     request: Request,

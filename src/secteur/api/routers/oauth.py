@@ -85,7 +85,23 @@ async def token(request: Request, app: AppDep) -> Response:
     return responses.ok(body)
 
 
-@router.post("/oauth/v2/token/revoke", summary="Revoke a refresh or access token")
+@router.post(
+    "/oauth/v2/token/revoke",
+    summary="Revoke a refresh or access token",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["token"],
+                        "properties": {"token": {"type": "string"}},
+                    }
+                }
+            }
+        }
+    },
+)
 async def revoke(request: Request, app: AppDep) -> Response:
     params = await _params(request)
     value = params.get("token", "")

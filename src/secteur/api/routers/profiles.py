@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from secteur.api import responses
 from secteur.api.batch import batch_response, run_items
-from secteur.api.body import envelope_list, json_body
+from secteur.api.body import envelope_doc, envelope_list, json_body
 from secteur.api.deps import CallerDep, require_scope
 from secteur.api.wire import etag, parse_if_match
 from secteur.domain.directory import Profile
@@ -65,7 +65,11 @@ def get_profile(caller: CallerDep, profile_id: int) -> Response:
         )
 
 
-@router.post("/crm/v8/settings/profiles/{profile_id}/actions/clone", summary="Clone a profile")
+@router.post(
+    "/crm/v8/settings/profiles/{profile_id}/actions/clone",
+    summary="Clone a profile",
+    openapi_extra=envelope_doc("profiles", 1),
+)
 async def clone_profile(caller: CallerDep, request: Request, profile_id: int) -> Response:
     items = envelope_list(await json_body(request), "profiles", 1)
     with caller.write() as (tx, actor):
@@ -81,7 +85,11 @@ async def clone_profile(caller: CallerDep, request: Request, profile_id: int) ->
     return batch_response("profiles", results, 201)
 
 
-@router.put("/crm/v8/settings/profiles/{profile_id}", summary="Update a profile (partial)")
+@router.put(
+    "/crm/v8/settings/profiles/{profile_id}",
+    summary="Update a profile (partial)",
+    openapi_extra=envelope_doc("profiles", 1),
+)
 async def update_profile(
     caller: CallerDep,
     request: Request,

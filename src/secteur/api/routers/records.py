@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from secteur.api import responses
-from secteur.api.body import envelope_list, parse_json
+from secteur.api.body import envelope_doc, envelope_list, parse_json
 from secteur.api.deps import Caller, CallerDep
 from secteur.api.wire import Names, etag, parse_if_match, record_json, user_ref, when
 from secteur.domain.actor import Actor
@@ -28,28 +28,12 @@ from secteur.services.errors import NotFound, ServiceError
 router = APIRouter(tags=["Records"])
 
 MAX_ID = 2**63 - 1
-_RECORD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["data"],
-                    "properties": {
-                        "data": {
-                            "type": "array",
-                            "maxItems": 100,
-                            "items": {"type": "object", "additionalProperties": True},
-                        },
-                        "trigger": {"type": "array", "items": {"type": "string"}},
-                        "duplicate_check_fields": {"type": "array", "items": {"type": "string"}},
-                    },
-                }
-            }
-        },
-    }
-}
+_RECORD_BODY = envelope_doc(
+    "data",
+    100,
+    trigger={"type": "array", "items": {"type": "string"}},
+    duplicate_check_fields={"type": "array", "items": {"type": "string"}},
+)
 
 FieldsParam = Annotated[str | None, Query(description="Comma-separated field API names")]
 PageParam = Annotated[int, Query(ge=1, le=10_000)]

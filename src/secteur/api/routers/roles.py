@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from secteur.api import responses
 from secteur.api.batch import batch_response, run_items
-from secteur.api.body import envelope_list, json_body
+from secteur.api.body import envelope_doc, envelope_list, json_body
 from secteur.api.deps import CallerDep, require_scope
 from secteur.api.wire import etag, parse_if_match
 from secteur.domain.directory import Directory, Role
@@ -58,7 +58,11 @@ def get_role(caller: CallerDep, role_id: int) -> Response:
         )
 
 
-@router.post("/crm/v8/settings/roles", summary="Create roles")
+@router.post(
+    "/crm/v8/settings/roles",
+    summary="Create roles",
+    openapi_extra=envelope_doc("roles", MAX_ROLES_PER_CALL),
+)
 async def create_roles(caller: CallerDep, request: Request) -> Response:
     items = envelope_list(await json_body(request), "roles", MAX_ROLES_PER_CALL)
     with caller.write() as (tx, actor):
@@ -74,7 +78,11 @@ async def create_roles(caller: CallerDep, request: Request) -> Response:
     return batch_response("roles", results, 201)
 
 
-@router.put("/crm/v8/settings/roles", summary="Update roles")
+@router.put(
+    "/crm/v8/settings/roles",
+    summary="Update roles",
+    openapi_extra=envelope_doc("roles", MAX_ROLES_PER_CALL),
+)
 async def update_roles(caller: CallerDep, request: Request) -> Response:
     items = envelope_list(await json_body(request), "roles", MAX_ROLES_PER_CALL)
     with caller.write() as (tx, actor):
@@ -96,7 +104,11 @@ async def update_roles(caller: CallerDep, request: Request) -> Response:
     return batch_response("roles", results, 200)
 
 
-@router.put("/crm/v8/settings/roles/{role_id}", summary="Update a role")
+@router.put(
+    "/crm/v8/settings/roles/{role_id}",
+    summary="Update a role",
+    openapi_extra=envelope_doc("roles", 1),
+)
 async def update_role(
     caller: CallerDep,
     request: Request,

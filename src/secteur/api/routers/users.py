@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from secteur.api import responses
 from secteur.api.batch import batch_response, run_items
-from secteur.api.body import envelope_list, json_body
+from secteur.api.body import envelope_doc, envelope_list, json_body
 from secteur.api.deps import CallerDep, require_scope
 from secteur.api.wire import etag, parse_if_match, user_ref
 from secteur.domain.directory import Directory, User
@@ -101,7 +101,11 @@ def get_user(caller: CallerDep, user_id: int) -> Response:
         )
 
 
-@router.post("/crm/v8/users", summary="Create users (active at once)")
+@router.post(
+    "/crm/v8/users",
+    summary="Create users (active at once)",
+    openapi_extra=envelope_doc("users", MAX_USERS_PER_CALL),
+)
 async def create_users(caller: CallerDep, request: Request) -> Response:
     items = envelope_list(await json_body(request), "users", MAX_USERS_PER_CALL)
     with caller.write() as (tx, actor):
@@ -114,7 +118,11 @@ async def create_users(caller: CallerDep, request: Request) -> Response:
     return batch_response("users", results, 201)
 
 
-@router.put("/crm/v8/users", summary="Update users")
+@router.put(
+    "/crm/v8/users",
+    summary="Update users",
+    openapi_extra=envelope_doc("users", MAX_USERS_PER_CALL),
+)
 async def update_users(caller: CallerDep, request: Request) -> Response:
     items = envelope_list(await json_body(request), "users", MAX_USERS_PER_CALL)
     with caller.write() as (tx, actor):
@@ -136,7 +144,9 @@ async def update_users(caller: CallerDep, request: Request) -> Response:
     return batch_response("users", results, 200)
 
 
-@router.put("/crm/v8/users/{user_id}", summary="Update a user")
+@router.put(
+    "/crm/v8/users/{user_id}", summary="Update a user", openapi_extra=envelope_doc("users", 1)
+)
 async def update_user(
     caller: CallerDep,
     request: Request,
