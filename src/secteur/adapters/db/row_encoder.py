@@ -31,6 +31,9 @@ SYSTEM = (
     "process_flow",
 )
 
+# From this many rows PostgreSQL's COPY beats a multi-row INSERT (it costs a round trip more).
+COPY_FROM = 50
+
 Encode = Callable[[Mapping[str, Any], int, int, tuple[Any, ...]], tuple[Any, ...]]
 
 
@@ -121,7 +124,7 @@ class RowEncoder:
     def execute(self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        if self.copy_sql is None:
+        if self.copy_sql is None or len(rows) < COPY_FROM:
             conn.exec_driver_sql(self.sql, list(rows))
             return
         driver = conn.connection.driver_connection
