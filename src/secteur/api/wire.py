@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,9 @@ from secteur.domain.fields import DataType, Field, Kind, Module
 from secteur.domain.records import StoredRecord
 
 
+@lru_cache(maxsize=4096)
 def when(value: datetime | None, time_zone: str) -> str | None:
+    """A datetime as the reader sees it. Cached: a page or a batch repeats the same instants."""
     if value is None:
         return None
     return value.astimezone(ZoneInfo(time_zone)).replace(microsecond=0).isoformat()

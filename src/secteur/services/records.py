@@ -418,7 +418,7 @@ def _write(
                     actor.source,
                     module.api_name,
                     None,
-                    _nonempty(full),
+                    _nonempty(vals),
                 )
             )
             results[p.index] = ItemResult(

@@ -188,18 +188,23 @@ def _trigger(body: Any) -> list[str] | None:
     return trigger
 
 
-def _item_json(tx: Tx, result: service.ItemResult, zone: str, upsert: bool) -> dict[str, Any]:
+def _item_json(
+    tx: Tx, result: service.ItemResult, zone: str, upsert: bool, users: dict[int, Any]
+) -> dict[str, Any]:
     if not result.ok:
         return responses.error_body(result.code, result.message, result.details)
     record = result.record
     assert record is not None
     directory = tx.state.directory
+    for user_id in (record.modified_by, record.created_by):
+        if user_id not in users:
+            users[user_id] = user_ref(directory, user_id, email=False)
     details = {
         "Modified_Time": when(record.modified_time, zone),
-        "Modified_By": user_ref(directory, record.modified_by, email=False),
+        "Modified_By": users[record.modified_by],
         "Created_Time": when(record.created_time, zone),
         "id": str(record.id),
-        "Created_By": user_ref(directory, record.created_by, email=False),
+        "Created_By": users[record.created_by],
         "$approval_state": record.approval_state or "approved",
     }
     extra: dict[str, Any] = {}
@@ -213,7 +218,9 @@ def _write_response(
 ) -> Response:
     zone = actor.user.time_zone or tx.state.org.time_zone
     status = responses.batch_status([r.ok for r in results], success)
-    return responses.ok({"data": [_item_json(tx, r, zone, upsert) for r in results]}, status=status)
+    users: dict[int, Any] = {}  # the few authors of a batch, rendered once
+    items = [_item_json(tx, r, zone, upsert, users) for r in results]
+    return responses.ok({"data": items}, status=status)
 
 
 async def _write(
