@@ -6,6 +6,7 @@ See "Configuration" in core.md for the variables and their defaults.
 from __future__ import annotations
 
 import os
+import secrets
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,21 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    def signing_secret(self) -> str:
+        """The key that signs page tokens (and, later, web sessions).
+
+        The configured secret; without one (the demo), a random key kept in the data directory,
+        so that nothing is ever signed with a value written in the source.
+        """
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "generated-secret"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def check_secure(self) -> None:
         """Refuse to serve with a missing or guessable secret outside demo mode."""

@@ -54,3 +54,12 @@ def test_a_long_random_secret_is_accepted_and_demo_mode_needs_none() -> None:
 def test_an_unknown_log_level_is_refused() -> None:
     with pytest.raises(ValueError, match="log level"):
         Settings(log_level="chatty")
+
+
+def test_without_a_secret_a_random_signing_key_is_kept_in_the_data_directory(
+    tmp_path: Path,
+) -> None:
+    first = Settings(demo=True).signing_secret()
+    assert len(first) >= 32 and first == Settings(demo=True).signing_secret()
+    assert (tmp_path / "generated-secret").stat().st_mode & 0o077 == 0
+    assert Settings(secret_key="k" * 40).signing_secret() == "k" * 40

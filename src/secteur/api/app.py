@@ -95,9 +95,35 @@ def _service_error(_: Request, exc: Exception) -> Response:
     return responses.from_service_error(exc)
 
 
-def _unexpected(_: Request, exc: Exception) -> Response:
-    log.exception("unexpected error", exc_info=exc)
-    return responses.error("INTERNAL_ERROR", "an internal error occurred", {}, 500)
+class ShieldErrors:
+    """An unexpected exception becomes Zoho's INTERNAL_ERROR (500) without a stack trace.
+
+    Done here rather than with an exception handler: Starlette re-raises what reaches its
+    outermost handler, which logs the error twice and drops the keep-alive connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception:
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            response = responses.error("INTERNAL_ERROR", "an internal error occurred", {}, 500)
+            await response(scope, receive, send)
 
 
 def create_app(secteur: Secteur) -> FastAPI:
@@ -111,7 +137,6 @@ def create_app(secteur: Secteur) -> FastAPI:
     api.add_exception_handler(ServiceError, _service_error)
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.add_exception_handler(HTTPException, _http_error)
-    api.add_exception_handler(Exception, _unexpected)
     for router in (
         oauth.router,
         org.router,
@@ -123,4 +148,5 @@ def create_app(secteur: Secteur) -> FastAPI:
     ):
         api.include_router(router)
     api.add_middleware(BodyLimit, limit=secteur.settings.max_body_bytes)
+    api.add_middleware(ShieldErrors)
     return api

@@ -98,6 +98,7 @@ class Secteur:
         self.clock = clock
         self._state: OrgState | None = None
         self._lock = threading.Lock()
+        self.signing_key = settings.signing_secret()
         self.pipeline = Pipeline()
         # Extra ways a user may see records (territories add one); OR-ed with the role rules.
         self.visibility_rules: list[VisibilityRule] = []

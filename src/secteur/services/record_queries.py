@@ -91,9 +91,10 @@ def check_paging(page: int, per_page: int) -> None:
         )
 
 
-def _sort_column(rt: RecordTable, sort_by: str) -> sa.ColumnElement[Any]:
+def _sort_column(rt: RecordTable, sort_by: str) -> tuple[sa.ColumnElement[Any], str]:
+    """The column a list sorts by, and the field's api name as answers spell it."""
     if sort_by in SYSTEM_SORTS:
-        return rt.table.c[SYSTEM_SORTS[sort_by]]
+        return rt.table.c[SYSTEM_SORTS[sort_by]], sort_by
     f = rt.module.field(sort_by)
     if f is None or f.kind in (Kind.MULTISELECT, Kind.TERRITORIES):
         raise ServiceError(
@@ -101,7 +102,7 @@ def _sort_column(rt: RecordTable, sort_by: str) -> sa.ColumnElement[Any]:
             "the field given for sort_by cannot be sorted",
             {"param_name": "sort_by", "api_name": sort_by},
         )
-    return rt.fold_column(f) if f.folded else rt.column(f)
+    return (rt.fold_column(f) if f.folded else rt.column(f)), f.api_name
 
 
 class _Tokens:
@@ -153,8 +154,8 @@ def list_records(tx: Tx, actor: Actor, module: Module, query: ListQuery) -> Page
     access.require_module(actor, module, Operation.VIEW)
     rt = tx.state.table(module)
     table = rt.table
-    tokens = _Tokens(tx.app.settings.secret_key or "secteur-demo")
-    sort_col = _sort_column(rt, query.sort_by)
+    tokens = _Tokens(tx.app.signing_key)
+    sort_col, sort_by = _sort_column(rt, query.sort_by)
     descending = query.sort_order.lower() == "desc"
     where: list[sa.ColumnElement[bool]] = list(query.conditions)
     visible = access.visible(tx, actor, rt)
@@ -234,7 +235,7 @@ def list_records(tx: Tx, actor: Actor, module: Module, query: ListQuery) -> Page
         page,
         query.per_page,
         more,
-        query.sort_by,
+        sort_by,
         query.sort_order.lower(),
         next_token,
         None,
