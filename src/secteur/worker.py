@@ -1,4 +1,5 @@
-"""The background worker: delivers the outbox after commit (00-product.md, step 7).
+"""The background worker: delivers the outbox after commit (00-product.md, step 7) and runs
+background jobs (`secteur.services.jobs`: run rules, previews).
 
 Several workers may run against PostgreSQL: a message is claimed with a lease (row lock,
 SKIP LOCKED) so exactly one worker delivers it; a worker that dies mid-delivery leaves a
@@ -16,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from secteur.adapters.db import tables as t
+from secteur.services import jobs
 from secteur.services.app import Secteur
 
 log = logging.getLogger("secteur.worker")
@@ -97,6 +99,7 @@ class Worker:
         while not stop.is_set():
             try:
                 self.deliver_pending()
+                jobs.run_pending(self.app)
             except Exception:  # the loop must survive a database hiccup
                 log.exception("worker cycle failed")
             stop.wait(self.poll_seconds)

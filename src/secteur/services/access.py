@@ -9,7 +9,7 @@ from secteur.domain.actor import Actor
 from secteur.domain.directory import Operation
 from secteur.domain.fields import Module
 from secteur.domain.scopes import Access, Category
-from secteur.services.app import Tx
+from secteur.services.app import Tx, VisibilityRule
 from secteur.services.errors import NoPermission, ServiceError
 
 _SCOPE_ACCESS = {
@@ -39,17 +39,24 @@ def require_module(actor: Actor, module: Module, operation: Operation) -> None:
 
 def visible(tx: Tx, actor: Actor, rt: RecordTable) -> sa.ColumnElement[bool] | None:
     """The condition a record must meet for `actor` to see it; None when they see all."""
+    return _widened(tx, actor, rt, tx.app.visibility_rules)
+
+
+def editable(tx: Tx, actor: Actor, rt: RecordTable) -> sa.ColumnElement[bool] | None:
+    """Records `actor` may change: by the role hierarchy, and through territories that grant
+    edit access (TER-29) — a read-only territory widens what they see, not what they change."""
+    return _widened(tx, actor, rt, tx.app.edit_rules)
+
+
+def _widened(
+    tx: Tx, actor: Actor, rt: RecordTable, rules: list[VisibilityRule]
+) -> sa.ColumnElement[bool] | None:
     owners = tx.state.directory.visible_owners(actor.user)
     if owners is None:
         return None
     clause: sa.ColumnElement[bool] = rt.table.c.owner_id.in_(sorted(owners))
-    for rule in tx.app.visibility_rules:
+    for rule in rules:
         extra = rule(tx, actor.id, rt)
         if extra is not None:
             clause = sa.or_(clause, extra)
     return clause
-
-
-def editable(tx: Tx, actor: Actor, rt: RecordTable) -> sa.ColumnElement[bool] | None:
-    """Records `actor` may change. Without territories, every record they can see."""
-    return visible(tx, actor, rt)

@@ -236,3 +236,66 @@ deleted_records = sa.Table(
     sa.Column("deleted_time", UTCDateTime, nullable=False),
     sa.Index("ix_deleted_records_time", "module", "deleted_time"),
 )
+
+
+# Territories (territories.md). A deleted territory is archived, never removed: past forecasts
+# and the audit trail still name it (TER-7).
+territories = _table(
+    "territories",
+    sa.Column("name", sa.String(100), nullable=False),
+    ref("parent_id", "territories.id", index=True),
+    sa.Column("sequence", sa.Integer, nullable=False),
+    ref("manager_id", "users.id"),
+    sa.Column("permission", sa.String(20), nullable=False),
+    sa.Column("description", sa.String(250), nullable=True),
+    # Module api name → the rule's criteria JSON, as given (TER-5).
+    sa.Column("rules", sa.JSON, nullable=False, default=dict),
+    sa.Column("archived_time", UTCDateTime, nullable=True),
+    *_stamps(),
+)
+
+territory_members = sa.Table(
+    "territory_members",
+    metadata,
+    ref("territory_id", "territories.id", nullable=False),
+    ref("user_id", "users.id", nullable=False, index=True),
+    sa.Column("added_by", sa.BigInteger, nullable=True),
+    sa.Column("added_time", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("territory_id", "user_id"),
+)
+
+# A record's territories: the automatic set (rules) and the manual set (people) side by side,
+# never overwriting each other (TER-16, TER-21). Ids are unique across modules (ADR 0006).
+record_territories = sa.Table(
+    "record_territories",
+    metadata,
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    ref("territory_id", "territories.id", nullable=False),
+    sa.Column("module", sa.String(50), nullable=False),
+    sa.Column("manual", sa.Boolean, nullable=False),
+    sa.Column("assigned_by", sa.BigInteger, nullable=True),
+    sa.Column("assigned_time", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("record_id", "territory_id"),
+    # Visibility and `territory_id` list filters go from territories to records.
+    sa.Index("ix_record_territories_territory", "territory_id", "module", "record_id"),
+)
+
+# Background jobs (run rules, previews…), claimed by exactly one worker (ADR 0008).
+jobs = _table(
+    "jobs",
+    sa.Column("kind", sa.String(32), nullable=False),
+    # "QUEUED" | "IN_PROGRESS" | "COMPLETED" | "FAILED"
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("result", sa.JSON, nullable=True),
+    sa.Column("progress_done", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("progress_total", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_by", sa.BigInteger, nullable=True),
+    sa.Column("created_time", UTCDateTime, nullable=False),
+    sa.Column("started_time", UTCDateTime, nullable=True),
+    sa.Column("finished_time", UTCDateTime, nullable=True),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.String(2000), nullable=True),
+    sa.Index("ix_jobs_pending", "status", "kind"),
+)

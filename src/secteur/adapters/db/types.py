@@ -28,6 +28,8 @@ _BLOCKS = {
     "oauth_access_tokens": 10,
     "audit_events": 11,
     "outbox": 12,
+    "territories": 13,
+    "jobs": 14,
     "leads": 20,
     "accounts": 21,
     "contacts": 22,

@@ -1,0 +1,180 @@
+"""Bulk reads and writes for run rules: record fields as columns, assignments as arrays.
+
+Reads go through the driver's cursor, not SQLAlchemy rows, and fetch only the columns the
+rules read (text fields through their folded shadow, which is what rules compare): on a
+million records that is the difference between seconds and tens of seconds (ADR 0009).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from secteur.adapters.db import tables as t
+from secteur.adapters.db.records_schema import RecordTable
+from secteur.domain.criteria.evaluate import FLOAT_TYPES
+from secteur.domain.fields import Field, Kind
+from secteur.domain.territories.bulk import BoolColumn, Column, Columns, NumberColumn, TextColumn
+
+# Rows fetched per round trip.
+FETCH = 50_000
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    ids: np.ndarray  # int64, ascending
+    raw: dict[str, list[Any]]  # api name → the column as the database returned it
+
+
+def _source_column(f: Field) -> str:
+    return f.fold_column if f.folded else f.column
+
+
+def read(conn: sa.Connection, rt: RecordTable, fields: Sequence[Field]) -> Snapshot:
+    """Every record's id and the given fields' stored values, in id order."""
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ["id", *(_source_column(f) for f in fields)]
+    sql = f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(rt.table.name)} ORDER BY id"
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql)
+        chunks: list[list[tuple[Any, ...]]] = []
+        while True:
+            rows = cursor.fetchmany(FETCH)
+            if not rows:
+                break
+            chunks.append(rows)
+    finally:
+        cursor.close()
+    transposed: list[list[Any]] = [[] for _ in columns]
+    for rows in chunks:
+        for position, values in enumerate(zip(*rows, strict=True)):
+            transposed[position].extend(values)
+    ids = np.array(transposed[0], dtype=np.int64)
+    return Snapshot(ids, {f.api_name: transposed[i + 1] for i, f in enumerate(fields)})
+
+
+@dataclass(frozen=True)
+class StoredPairs:
+    record_ids: np.ndarray
+    territory_ids: np.ndarray
+    manual: np.ndarray
+
+
+def read_assignments(conn: sa.Connection, module: str) -> StoredPairs:
+    rt = t.record_territories
+    rows = conn.execute(
+        sa.select(rt.c.record_id, rt.c.territory_id, rt.c.manual).where(rt.c.module == module)
+    ).all()
+    if not rows:
+        empty = np.empty(0, dtype=np.int64)
+        return StoredPairs(empty, empty, np.empty(0, dtype=bool))
+    records, territories, manual = zip(*rows, strict=True)
+    return StoredPairs(
+        np.array(records, dtype=np.int64),
+        np.array(territories, dtype=np.int64),
+        np.array(manual, dtype=bool),
+    )
+
+
+def delete_pairs(conn: sa.Connection, record_ids: np.ndarray, territory_ids: np.ndarray) -> None:
+    """Remove automatic assignments, pair by pair."""
+    if not len(record_ids):
+        return
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    false = "0" if conn.dialect.name == "sqlite" else "false"
+    conn.exec_driver_sql(
+        f"DELETE FROM record_territories WHERE record_id = {marker} "
+        f"AND territory_id = {marker} AND manual = {false}",
+        list(zip(record_ids.tolist(), territory_ids.tolist(), strict=True)),
+    )
+
+
+def insert_pairs(
+    conn: sa.Connection,
+    module: str,
+    record_ids: np.ndarray,
+    territory_ids: np.ndarray,
+    now: datetime,
+) -> None:
+    """Add automatic assignments in bulk (COPY on PostgreSQL)."""
+    if not len(record_ids):
+        return
+    columns = "record_id, territory_id, module, manual, assigned_by, assigned_time"
+    pairs = zip(record_ids.tolist(), territory_ids.tolist(), strict=True)
+    if conn.dialect.name == "postgresql":
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY record_territories ({columns}) FROM STDIN") as copy,
+        ):
+            for record_id, territory_id in pairs:
+                copy.write_row((record_id, territory_id, module, False, None, now))
+        return
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    conn.exec_driver_sql(
+        f"INSERT INTO record_territories ({columns}) VALUES (?, ?, ?, 0, NULL, ?)",
+        [(record_id, territory_id, module, stamp) for record_id, territory_id in pairs],
+    )
+
+
+def changed_since(conn: sa.Connection, rt: RecordTable, since: datetime) -> list[int]:
+    table = rt.table
+    return [
+        row[0] for row in conn.execute(sa.select(table.c.id).where(table.c.modified_time >= since))
+    ]
+
+
+def deleted_since(conn: sa.Connection, module: str, since: datetime) -> list[int]:
+    bin_ = t.deleted_records
+    return [
+        row[0]
+        for row in conn.execute(
+            sa.select(bin_.c.id).where(bin_.c.module == module, bin_.c.deleted_time >= since)
+        )
+    ]
+
+
+def columns(fields: Sequence[Field], snapshot: Snapshot, start: int, stop: int) -> Columns:
+    """Rows `start` … `stop` of the snapshot in the bulk evaluator's column form."""
+    return Columns(
+        stop - start,
+        {f.api_name: _column(f, snapshot.raw[f.api_name][start:stop]) for f in fields},
+    )
+
+
+def _column(f: Field, raw: list[Any]) -> Column:
+    if f.folded:  # the folded shadow column: exactly what rules compare
+        return TextColumn.of(raw)
+    if f.kind is Kind.BOOLEAN:
+        return BoolColumn.of(np.array(raw, dtype=object))
+    empty = np.fromiter((v is None for v in raw), np.bool_, len(raw))
+    if f.kind is Kind.DATE:
+        days = [None if v is None else (v if isinstance(v, str) else v.isoformat()) for v in raw]
+        return NumberColumn.of(np.array(days, dtype="datetime64[D]"), empty)
+    if f.kind is Kind.DATETIME:
+        instants = [None if v is None else _utc_text(v) for v in raw]
+        return NumberColumn.of(np.array(instants, dtype="datetime64[us]"), empty)
+    if f.data_type in FLOAT_TYPES:
+        return NumberColumn.of(
+            np.fromiter((0.0 if v is None else v for v in raw), np.float64, len(raw)), empty
+        )
+    return NumberColumn.of(
+        np.fromiter((0 if v is None else v for v in raw), np.int64, len(raw)), empty
+    )
+
+
+def _utc_text(value: Any) -> str:
+    """SQLite stores naive UTC text; PostgreSQL hands back aware datetimes."""
+    if isinstance(value, str):
+        return str(value).replace(" ", "T")
+    instant: datetime = value
+    return instant.astimezone(UTC).replace(tzinfo=None).isoformat()
