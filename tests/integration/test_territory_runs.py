@@ -13,24 +13,24 @@ import sqlalchemy as sa
 from secteur.adapters.db import tables as t
 from secteur.services import jobs, territory_runs
 from secteur.services.app import Secteur
-from tests.support import territories as T
+from tests.support import territories as setup
 from tests.support.orgs import Clock
 
 COUNTRIES = ["France", "Germany", "Spain", "Italy", "Japan"]
 
 
 def _tree(app: Secteur) -> dict[str, int]:
-    root = T.enable(app)
-    europe = T.create(
-        app, "Europe", root, accounts=T.rule("Billing_Country", "in", COUNTRIES[:4])
+    root = setup.enable(app)
+    europe = setup.create(
+        app, "Europe", root, accounts=setup.rule("Billing_Country", "in", COUNTRIES[:4])
     )
     ids = {"root": root, "europe": europe}
     for country in COUNTRIES[:4]:
-        ids[country] = T.create(
-            app, country, europe, accounts=T.rule("Billing_Country", "equal", country)
+        ids[country] = setup.create(
+            app, country, europe, accounts=setup.rule("Billing_Country", "equal", country)
         )
-    ids["big"] = T.create(
-        app, "Big", root, accounts=T.rule("Annual_Revenue", "greater_than", 500_000)
+    ids["big"] = setup.create(
+        app, "Big", root, accounts=setup.rule("Annual_Revenue", "greater_than", 500_000)
     )
     return ids
 
@@ -57,7 +57,7 @@ def _schedule(app: Secteur, body: dict[str, Any] | None = None, *, preview: bool
     with app.write() as tx:
         return territory_runs.schedule(
             tx,
-            T.admin(tx),
+            setup.admin(tx),
             {"run_rules": body or {"module": {"api_name": "Accounts"}}},
             preview=preview,
         )
@@ -72,17 +72,19 @@ def _job(app: Secteur, job_id: int) -> jobs.Job:
 
 def _wipe_automatic(app: Secteur) -> None:
     with app.write() as tx:
-        tx.conn.execute(t.record_territories.delete().where(t.record_territories.c.manual.is_(False)))
+        tx.conn.execute(
+            t.record_territories.delete().where(t.record_territories.c.manual.is_(False))
+        )
 
 
 def test_TER_24_a_run_gives_every_record_what_its_save_would_have_given(app: Secteur) -> None:
     _tree(app)
-    T.insert(app, "Accounts", _accounts(60))
+    setup.insert(app, "Accounts", _accounts(60))
     saved = _pairs(app)
     assert saved  # assigned on save (TER-10)
     _wipe_automatic(app)
     job_id = _schedule(app)
-    assert T.run_jobs(app) == 1
+    assert setup.run_jobs(app) == 1
     job = _job(app, job_id)
     assert job.status is jobs.Status.COMPLETED
     assert (job.done, job.total) == (60, 60)
@@ -91,20 +93,20 @@ def test_TER_24_a_run_gives_every_record_what_its_save_would_have_given(app: Sec
 
 def test_TER_24_a_rule_edit_writes_only_the_records_it_moves(app: Secteur) -> None:
     ids = _tree(app)
-    T.insert(app, "Accounts", _accounts(50))
+    setup.insert(app, "Accounts", _accounts(50))
     with app.write() as tx:
         from secteur.services import territories
 
         territories.update_territory(
             tx,
-            T.admin(tx),
+            setup.admin(tx),
             ids["big"],
             0,
-            {"account_rule_criteria": T.rule("Annual_Revenue", "greater_than", 450_000)},
+            {"account_rule_criteria": setup.rule("Annual_Revenue", "greater_than", 450_000)},
         )
     before = _pairs(app)
     job_id = _schedule(app)
-    T.run_jobs(app)
+    setup.run_jobs(app)
     result = _job(app, job_id).result
     assert result is not None
     after = _pairs(app)
@@ -119,14 +121,14 @@ def test_TER_24_only_one_run_at_a_time(app: Secteur) -> None:
     with pytest.raises(territory_runs.AlreadyScheduled) as caught:
         _schedule(app)
     assert caught.value.details == {"job_id": str(first)}
-    T.run_jobs(app)
+    setup.run_jobs(app)
     _schedule(app)  # the first one finished: a new run may start
 
 
 def test_TER_24_based_on_territories_touches_only_their_records(app: Secteur) -> None:
     ids = _tree(app)
-    T.insert(app, "Accounts", _accounts(40))
-    [rich] = T.insert(
+    setup.insert(app, "Accounts", _accounts(40))
+    [rich] = setup.insert(
         app,
         "Accounts",
         [{"Account_Name": "Rich", "Billing_Country": "France", "Annual_Revenue": 900_000.0}],
@@ -140,22 +142,20 @@ def test_TER_24_based_on_territories_touches_only_their_records(app: Secteur) ->
             "territories": [{"id": str(ids["France"])}],
         },
     )
-    T.run_jobs(app)
+    setup.run_jobs(app)
     pairs = _pairs(app)
     # The French accounts get their whole assignment (Big too); nobody else is touched.
     assert {tid for _, tid, _ in pairs} == {ids["France"], ids["big"]}
     assert len({rid for rid, _, _ in pairs}) == 9
-    assert T.held(app, rich) == {ids["France"]: False, ids["big"]: False}
+    assert setup.held(app, rich) == {ids["France"]: False, ids["big"]: False}
 
 
 def test_TER_26_preview_reports_gains_and_losses_and_changes_nothing(app: Secteur) -> None:
     ids = _tree(app)
-    T.insert(app, "Accounts", _accounts(25))
+    setup.insert(app, "Accounts", _accounts(25))
     _wipe_automatic(app)
-    job_id = _schedule(
-        app, {"module": {"api_name": "Accounts"}, "record_ids": True}, preview=True
-    )
-    T.run_jobs(app)
+    job_id = _schedule(app, {"module": {"api_name": "Accounts"}, "record_ids": True}, preview=True)
+    setup.run_jobs(app)
     assert _pairs(app) == set()
     result = _job(app, job_id).result
     assert result is not None
@@ -165,7 +165,7 @@ def test_TER_26_preview_reports_gains_and_losses_and_changes_nothing(app: Secteu
     assert "Big" not in by_name  # revenues stay under 500k: nothing to gain or lose
     # A preview and a run compute the same thing.
     run = _schedule(app)
-    T.run_jobs(app)
+    setup.run_jobs(app)
     run_result = _job(app, run).result
     assert run_result is not None
     assert run_result["gained"] == result["gained"]
@@ -174,7 +174,9 @@ def test_TER_26_preview_reports_gains_and_losses_and_changes_nothing(app: Secteu
 
 def test_TER_16_a_run_never_touches_manual_assignments(app: Secteur) -> None:
     ids = _tree(app)
-    [account] = T.insert(app, "Accounts", [{"Account_Name": "Manual", "Billing_Country": "Japan"}])
+    [account] = setup.insert(
+        app, "Accounts", [{"Account_Name": "Manual", "Billing_Country": "Japan"}]
+    )
     from secteur.services import territory_assignment
 
     with app.write() as tx:
@@ -183,10 +185,10 @@ def test_TER_16_a_run_never_touches_manual_assignments(app: Secteur) -> None:
         from secteur.adapters.db import records_repo
 
         record = records_repo.fetch(tx.conn, tx.state.table(module), [account])[account]
-        territory_assignment.assign_manually(tx, T.admin(tx), module, record, [ids["Spain"]])
+        territory_assignment.assign_manually(tx, setup.admin(tx), module, record, [ids["Spain"]])
     _schedule(app)
-    T.run_jobs(app)
-    assert T.held(app, account) == {ids["Spain"]: True}
+    setup.run_jobs(app)
+    assert setup.held(app, account) == {ids["Spain"]: True}
 
 
 class Crash(BaseException):
@@ -197,7 +199,7 @@ def test_TER_25_a_crash_mid_write_changes_nothing_and_the_next_worker_finishes_t
     app: Secteur, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _tree(app)
-    T.insert(app, "Accounts", _accounts(40))
+    setup.insert(app, "Accounts", _accounts(40))
     expected = _pairs(app)
     _wipe_automatic(app)
     job_id = _schedule(app)
@@ -229,7 +231,7 @@ def test_TER_25_records_saved_during_a_run_end_with_what_their_final_values_call
     app: Secteur, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = _tree(app)
-    accounts = T.insert(app, "Accounts", _accounts(20))
+    accounts = setup.insert(app, "Accounts", _accounts(20))
     _wipe_automatic(app)
     moving = accounts[0]  # France at first
     _schedule(app)
@@ -239,20 +241,20 @@ def test_TER_25_records_saved_during_a_run_end_with_what_their_final_values_call
         computed = real_plan(*args, **kwargs)
         # Saved by someone else while the job computed (before its write transaction).
         edit = threading.Thread(
-            target=T.update, args=(app, "Accounts", moving, {"Billing_Country": "Germany"})
+            target=setup.update, args=(app, "Accounts", moving, {"Billing_Country": "Germany"})
         )
         edit.start()
         edit.join()
         return computed
 
     monkeypatch.setattr(territory_runs, "_plan", plan_then_edit)
-    T.run_jobs(app)
-    assert T.held(app, moving) == {ids["Germany"]: False}
+    setup.run_jobs(app)
+    assert setup.held(app, moving) == {ids["Germany"]: False}
 
 
 def test_TER_25_a_job_is_run_by_exactly_one_of_several_workers(app: Secteur) -> None:
     _tree(app)
-    T.insert(app, "Accounts", _accounts(10))
+    setup.insert(app, "Accounts", _accounts(10))
     _schedule(app)
     ran: list[Any] = []
     start = threading.Barrier(3)
