@@ -30,7 +30,11 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 auth_app = typer.Typer(help="OAuth clients, grants and tokens.", no_args_is_help=True)
 client_app = typer.Typer(help="OAuth clients.", no_args_is_help=True)
+territories_app = typer.Typer(
+    help="Territories: run rules, explain a record.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
+app.add_typer(territories_app, name="territories")
 app.add_typer(user_app, name="user")
 app.add_typer(auth_app, name="auth")
 auth_app.add_typer(client_app, name="client")
@@ -356,6 +360,108 @@ def export_csv(
         err.print(f"Exported {count} record(s)")
 
     run(action)
+
+
+@territories_app.command("run-rules")
+def territories_run_rules(
+    module: Annotated[str, typer.Argument(help="Accounts, Leads or Deals")],
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Compute what would change; change nothing")
+    ] = False,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Acting user e-mail (default: an admin)")
+    ] = None,
+) -> None:
+    """Re-evaluate every record of MODULE against the territory rules, with a progress bar.
+
+    The job's result is printed as JSON on stdout.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from secteur.services.territory_cli import follow, start_run
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            job_id = start_run(instance, module, preview=preview, user_email=user)
+            columns = (
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            with Progress(*columns, console=err, transient=False) as bar:
+                task = bar.add_task("Preview" if preview else "Run rules", total=None)
+
+                def show(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total or None)
+
+                job = follow(instance, job_id, show)
+        if job.status.value == "FAILED":
+            fail(f"the run failed: {job.last_error}")
+        print(json.dumps({"job_id": str(job.id), "status": job.status.value, **(job.result or {})}))
+
+    run(action)
+
+
+@territories_app.command("explain")
+def territories_explain(
+    module: Annotated[str, typer.Argument(help="Module API name")],
+    record_id: Annotated[int, typer.Argument(help="Record id")],
+    as_json: Annotated[bool, typer.Option("--json", help="The API's JSON instead of text")] = False,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Acting user e-mail (default: an admin)")
+    ] = None,
+) -> None:
+    """Why a record has the territories it has: the rules visited, values seen, results."""
+    from secteur.services.territory_cli import explain
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            explanation = explain(instance, module, record_id, user)
+        if as_json:
+            print(json.dumps({"explanation": explanation}, indent=2))
+            return
+        for line in explanation_lines(explanation):
+            print(line)
+
+    run(action)
+
+
+def explanation_lines(explanation: dict[str, Any]) -> list[str]:
+    """The TER-27 trace as indented text a person can read in a terminal."""
+
+    def names(items: list[dict[str, Any]]) -> str:
+        return ", ".join(f"{i['name']} ({i['id']})" for i in items) or "none"
+
+    lines = [
+        f"Assigned by rules: {names(explanation['assigned'])}",
+        f"Assigned by hand:  {names(explanation['manual'])}",
+    ]
+    lines += [f"Note: {note}" for note in explanation.get("notes", [])]
+    lines.append("Trace:")
+    for entry in explanation["trace"]:
+        territory = entry["territory"]
+        if entry["skipped"] == "parent_not_matched":
+            verdict = "skipped (its parent did not match)"
+        elif entry["rule"] is None and entry["matched"] is None:
+            verdict = "no rule: records pass through"
+        else:
+            verdict = "matched" if entry["matched"] else "did not match"
+        if entry.get("assigned"):
+            verdict += " → ASSIGNED"
+        elif entry["skipped"] == "cap":
+            verdict += " → dropped: the module's limit was reached"
+        lines.append(f"  {territory['name']} ({territory['id']}): {verdict}")
+        for condition in entry["conditions"]:
+            mark = "✓" if condition["result"] else "✗"
+            lines.append(
+                f"      {mark} {condition['field']} {condition['comparator']} "
+                f"{json.dumps(condition['value'])} — record has "
+                f"{json.dumps(condition['record_value'])}"
+            )
+    return lines
 
 
 @app.command()

@@ -13,7 +13,7 @@ from rich.console import Console
 from secteur.config import Settings
 from secteur.domain.actor import actor_for
 from secteur.domain.catalog import DEAL_STAGES, INDUSTRIES, LEAD_SOURCES, LEAD_STATUSES
-from secteur.services import auth, roles, users
+from secteur.services import auth, roles, territories, users
 from secteur.services.app import Secteur
 from secteur.services.records import Mode, write_records
 from secteur.services.setup import init_org, is_initialised
@@ -233,6 +233,7 @@ def build_demo(app: Secteur, *, accounts: int = 1200, seed: int = 7) -> None:
         country="France",
     )
     reps_by_region = _team(app, rng)
+    _territories(app, reps_by_region)
     _records(app, rng, reps_by_region, accounts)
 
 
@@ -282,12 +283,135 @@ def _team(app: Secteur, rng: random.Random) -> dict[str, list[int]]:
         ):
             vp_role = role(vp_name, root.id)
             vp = person(vp_role)
+            reps[vp_name] = [vp]
             for region in regions:
                 manager_role = role(f"Sales Manager {region.role}", vp_role)
                 manager = person(manager_role, vp)
                 rep_role = role(f"Sales Rep {region.role}", manager_role, share=True)
                 reps[region.role] = [manager] + [person(rep_role, manager) for _ in range(2)]
     return reps
+
+
+# Industry groups split each state's territory; the last one takes every other industry.
+INDUSTRY_GROUPS = (
+    (
+        "Industrial",
+        (
+            "Aerospace",
+            "Automotive",
+            "Chemicals",
+            "Construction",
+            "Energy",
+            "Logistics",
+            "Manufacturing",
+            "Mining",
+            "Transportation",
+            "Utilities",
+        ),
+    ),
+    ("Financial", ("Banking", "Financial Services", "Insurance", "Real Estate")),
+    (
+        "Public & Health",
+        ("Education", "Government", "Healthcare", "Non-Profit", "Pharmaceuticals"),
+    ),
+)
+ENTERPRISE_REVENUE = 50_000_000
+
+
+def _rule(field: str, comparator: str, value: Any) -> dict[str, Any]:
+    return {"field": {"api_name": field}, "comparator": comparator, "value": value}
+
+
+def _all(*conditions: dict[str, Any]) -> dict[str, Any]:
+    return {"group_operator": "AND", "group": list(conditions)}
+
+
+def _territories(app: Secteur, team: dict[str, list[int]]) -> None:
+    """Territory management on, with a realistic tree of ~250 territories: macro-regions →
+    sales regions (country, or country and states) → states → industry groups → revenue
+    bands. Region managers manage their region; reps are its members."""
+    with app.write() as tx:
+        admin = actor_for(tx.state.directory, next(iter(tx.state.directory.users)), source="system")
+        assert admin is not None
+        territories.update_settings(tx, admin, {"enabled": True, "start_from": "scratch"})
+    with app.write() as tx:
+        admin = actor_for(tx.state.directory, next(iter(tx.state.directory.users)), source="system")
+        assert admin is not None
+        tree = tx.state.territory.tree
+        assert tree is not None
+
+        def add(name: str, parent: int, **item: Any) -> int:
+            return territories.create_territory(
+                tx, admin, 0, {"name": name, "reporting_to": {"id": parent}, **item}
+            )
+
+        for macro, regions, vp in (
+            ("EMEA", REGIONS[:3], team["VP Sales EMEA"][0]),
+            ("Americas", REGIONS[3:], team["VP Sales Americas"][0]),
+        ):
+            countries = sorted({r.country for r in regions})
+            macro_id = add(
+                macro,
+                tree.root_id,
+                manager={"id": vp},
+                account_rule_criteria=_rule("Billing_Country", "in", countries),
+                lead_rule_criteria=_rule("Country", "in", countries),
+            )
+            for region in regions:
+                shared = sum(r.country == region.country for r in REGIONS) > 1
+                account_rule = _rule("Billing_Country", "equal", region.country)
+                lead_rule = _rule("Country", "equal", region.country)
+                if shared:  # one country, several regions: split by state
+                    account_rule = _all(
+                        account_rule, _rule("Billing_State", "in", list(region.states))
+                    )
+                    lead_rule = _all(lead_rule, _rule("State", "in", list(region.states)))
+                manager, *reps = team[region.role]
+                region_id = add(
+                    region.role,
+                    macro_id,
+                    manager={"id": manager},
+                    account_rule_criteria=account_rule,
+                    lead_rule_criteria=lead_rule,
+                )
+                territories.add_members(tx, admin, region_id, reps)
+                for state in region.states:
+                    state_id = add(
+                        state,
+                        region_id,
+                        account_rule_criteria=_rule("Billing_State", "equal", state),
+                        lead_rule_criteria=_rule("State", "equal", state),
+                    )
+                    grouped = [i for _, industries in INDUSTRY_GROUPS for i in industries]
+                    for group, industries in (
+                        *INDUSTRY_GROUPS,
+                        ("Commercial", ()),
+                    ):
+                        industry_rule = (
+                            _rule("Industry", "in", list(industries))
+                            if industries
+                            else _rule("Industry", "not_in", grouped)
+                        )
+                        group_id = add(
+                            f"{state} {group}",
+                            state_id,
+                            account_rule_criteria=industry_rule,
+                        )
+                        add(
+                            f"{state} {group} Enterprise",
+                            group_id,
+                            account_rule_criteria=_rule(
+                                "Annual_Revenue", "greater_equal", ENTERPRISE_REVENUE
+                            ),
+                        )
+                        add(
+                            f"{state} {group} Mid-market",
+                            group_id,
+                            account_rule_criteria=_rule(
+                                "Annual_Revenue", "less_than", ENTERPRISE_REVENUE
+                            ),
+                            permission_type="read_only",
+                        )
 
 
 def _phone(rng: random.Random) -> str:
