@@ -37,12 +37,28 @@ TREE = Tree.of(
     [
         Territory(ROOT, "Org", None),
         Territory(
-            EUROPE, "Europe", ROOT, 1, rules=accounts(rule("Billing_Country", "in", ["France", "Germany"]))
+            EUROPE,
+            "Europe",
+            ROOT,
+            1,
+            rules=accounts(rule("Billing_Country", "in", ["France", "Germany"])),
         ),
-        Territory(FRANCE, "France", EUROPE, 1, rules=accounts(rule("Billing_Country", "equal", "France"))),
-        Territory(PARIS, "Paris", FRANCE, 1, rules=accounts(rule("Billing_City", "equal", "Paris"))),
-        Territory(GERMANY, "Germany", EUROPE, 2, rules=accounts(rule("Billing_Country", "equal", "Germany"))),
-        Territory(BIG, "Big", ROOT, 2, rules=accounts(rule("Annual_Revenue", "greater_than", 1_000_000))),
+        Territory(
+            FRANCE, "France", EUROPE, 1, rules=accounts(rule("Billing_Country", "equal", "France"))
+        ),
+        Territory(
+            PARIS, "Paris", FRANCE, 1, rules=accounts(rule("Billing_City", "equal", "Paris"))
+        ),
+        Territory(
+            GERMANY,
+            "Germany",
+            EUROPE,
+            2,
+            rules=accounts(rule("Billing_Country", "equal", "Germany")),
+        ),
+        Territory(
+            BIG, "Big", ROOT, 2, rules=accounts(rule("Annual_Revenue", "greater_than", 1_000_000))
+        ),
         Territory(GROUP, "Structural group", ROOT, 3),
         Territory(GROUPED, "Banks", GROUP, 1, rules=accounts(rule("Industry", "equal", "Banking"))),
     ]
@@ -72,7 +88,9 @@ def test_TER_12_a_parent_is_assigned_when_none_of_its_children_match() -> None:
     tree = Tree.of(
         [
             Territory(1, "Org", None),
-            Territory(2, "Europe", 1, rules=accounts(rule("Billing_Country", "in", ["France", "Italy"]))),
+            Territory(
+                2, "Europe", 1, rules=accounts(rule("Billing_Country", "in", ["France", "Italy"]))
+            ),
             Territory(3, "France", 2, rules=accounts(rule("Billing_Country", "equal", "France"))),
         ]
     )
@@ -135,13 +153,17 @@ def test_TER_18_without_the_deal_rule_a_deal_gets_the_first_candidate_in_pre_ord
     assert assign_deal(rules, {}, [], deal_rule=False).territory_ids == ()
 
 
-def test_TER_18_with_the_deal_rule_the_deepest_match_of_the_first_candidate_that_yields_one() -> None:
+def test_TER_18_with_the_deal_rule_the_deepest_match_of_the_first_candidate_that_yields_one() -> (
+    None
+):
     deals = MODULES["Deals"]
     tree = Tree.of(
         [
             Territory(1, "Org", None),
             Territory(2, "Europe", 1, 1, rules={"Deals": rule("Amount", "greater_than", 100.0)}),
-            Territory(3, "Big deals", 2, 1, rules={"Deals": rule("Amount", "greater_than", 10_000.0)}),
+            Territory(
+                3, "Big deals", 2, 1, rules={"Deals": rule("Amount", "greater_than", 10_000.0)}
+            ),
             Territory(4, "Americas", 1, 2),
             Territory(5, "Anything", 4, 1, rules={"Deals": rule("Amount", "greater_than", 0.0)}),
         ]

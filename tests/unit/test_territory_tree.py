@@ -82,7 +82,9 @@ def test_TER_6_a_territory_without_a_manager_is_administered_by_the_nearest_ance
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=30), st.data())
-def test_TER_4_no_accepted_move_ever_creates_a_cycle(parents: list[int], data: st.DataObject) -> None:
+def test_TER_4_no_accepted_move_ever_creates_a_cycle(
+    parents: list[int], data: st.DataObject
+) -> None:
     # Node i+2's parent is one of the nodes before it: always a tree.
     nodes = [Territory(1, "root", None)]
     for i, p in enumerate(parents):
@@ -94,7 +96,5 @@ def test_TER_4_no_accepted_move_ever_creates_a_cycle(parents: list[int], data: s
         tree.check_parent(moving, target)
     except TreeError:
         return
-    moved = [
-        Territory(n.id, n.name, target if n.id == moving else n.parent_id) for n in nodes
-    ]
+    moved = [Territory(n.id, n.name, target if n.id == moving else n.parent_id) for n in nodes]
     assert len(Tree.of(moved).preorder) == len(nodes)
