@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from secteur import __version__
 from secteur.api import responses
-from secteur.api.routers import metadata, oauth, org, profiles, records, roles, users
+from secteur.api.routers import metadata, oauth, org, profiles, records, roles, territories, users
 from secteur.services.app import Secteur
 from secteur.services.errors import ServiceError
 
@@ -144,6 +144,8 @@ def create_app(secteur: Secteur) -> FastAPI:
         roles.router,
         profiles.router,
         metadata.router,
+        # Before records: `/crm/v8/{module}/{record}` would take the territory paths.
+        territories.router,
         records.router,
     ):
         api.include_router(router)
