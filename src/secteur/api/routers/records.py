@@ -22,6 +22,7 @@ from secteur.domain.fields import Field, Kind, Module
 from secteur.domain.records import StoredRecord
 from secteur.services import record_queries as queries
 from secteur.services import records as service
+from secteur.services import territories, territory_assignment
 from secteur.services.app import Tx
 from secteur.services.errors import NotFound, ServiceError
 
@@ -63,7 +64,7 @@ def _ids(text: str | None, name: str = "ids") -> tuple[int, ...]:
 
 def _fields(module: Module, text: str | None) -> list[Field]:
     if not text:
-        return [f for f in module.fields if f.kind is not Kind.TERRITORIES]
+        return list(module.fields)
     chosen: list[Field] = []
     for name in (n.strip() for n in text.split(",") if n.strip()):
         if name == "id":
@@ -97,12 +98,38 @@ def _since(header: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _territories(
+    tx: Tx, records: Sequence[StoredRecord], fields: list[Field], zone: str
+) -> dict[int, dict[str, Any]]:
+    """TER-23: each record's `Territories` (present while territory management is on)."""
+    if not any(f.kind is Kind.TERRITORIES for f in fields):
+        return {}
+    held = territory_assignment.record_territories(tx, [r.id for r in records])
+    directory = tx.state.directory
+    return {
+        r.id: {
+            "Territories": [
+                {
+                    "id": str(t.territory_id),
+                    "Name": t.name,
+                    "$assigned": "manually" if t.manual else "automatically",
+                    "$assigned_by": user_ref(directory, t.assigned_by, email=False),
+                    "$assigned_time": when(t.assigned_time, zone),
+                }
+                for t in held.get(r.id, [])
+            ]
+        }
+        for r in records
+    }
+
+
 def _render(
     tx: Tx, actor: Actor, module: Module, records: Sequence[StoredRecord], fields: list[Field]
 ) -> list[dict[str, Any]]:
     names = Names.resolve(tx.conn, tx.state.tables, module, records, fields)
     editable = actor.may(module.api_name, Operation.EDIT)
     zone = actor.user.time_zone or tx.state.org.time_zone
+    extra = _territories(tx, records, fields, zone)
     return [
         record_json(
             module,
@@ -112,6 +139,7 @@ def _render(
             time_zone=zone,
             fields=fields,
             editable=editable,
+            extra=extra.get(r.id),
         )
         for r in records
     ]
@@ -153,12 +181,25 @@ def list_records(
     per_page: PerPageParam = 200,
     page_token: Annotated[str | None, Query(max_length=2000)] = None,
     approved: Annotated[str, Query(pattern="^(?i)(true|false|both)$")] = "true",
+    territory_id: Annotated[str | None, Query()] = None,
+    include_child: Annotated[bool, Query()] = False,
     if_modified_since: Annotated[str | None, Header()] = None,
 ) -> Response:
     since = _since(if_modified_since)
+    in_territory = _ids(territory_id, "territory_id") if territory_id is not None else None
     with caller.read() as (tx, actor):
         found = service.module_or_error(tx, module)
         chosen = _fields(found, fields)
+        conditions: tuple[Any, ...] = ()
+        if in_territory is not None:  # TER-30: the territory's records (and its children's)
+            tree = territories.require_enabled(tx)
+            if len(in_territory) != 1 or in_territory[0] not in tree:
+                raise ServiceError(
+                    "INVALID_DATA", "invalid territory_id", {"param_name": "territory_id"}
+                )
+            conditions = (
+                territory_assignment.in_territory(tx, found, in_territory[0], include_child),
+            )
         query = queries.ListQuery(
             page=page,
             per_page=per_page,
@@ -168,6 +209,8 @@ def list_records(
             modified_since=since,
             approved=approved.lower(),
             page_token=page_token,
+            conditions=conditions,
+            fingerprint=f"territory:{in_territory}:{include_child}" if conditions else "",
         )
         result = queries.list_records(tx, actor, found, query)
         if since is not None and not result.records and page == 1 and not page_token:
