@@ -38,6 +38,18 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+class PlanCache(dict[Any, Any]):
+    """Lowered territory rules by (module signature, day, rule), shared by configuration
+    versions so that an edit recompiles only what changed; emptied when it grows too big."""
+
+    LIMIT = 500_000
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        super().__setitem__(key, value)
+
+
 # The `Territories` field modules carry while territory management is on (api-compat.md 10).
 TERRITORIES_FIELD_ID_BASE = 3652397000000190000
 
@@ -68,7 +80,9 @@ class TerritoryConfig:
     def active(self) -> bool:
         return self.settings.enabled and self.tree is not None
 
-    def rules(self, module: Module, ctx: EvalContext) -> CompiledRules:
+    def rules(
+        self, module: Module, ctx: EvalContext, plan_cache: PlanCache | None = None
+    ) -> CompiledRules:
         """The module's compiled rules; recompiled when "today" moves (relative dates)."""
         assert self.tree is not None
         key = (module.api_name, ctx.today.isoformat())
@@ -77,7 +91,7 @@ class TerritoryConfig:
             with self._lock:
                 found = self._compiled.get(key)
                 if found is None:
-                    found = compile_rules(self.tree, module, ctx)
+                    found = compile_rules(self.tree, module, ctx, plan_cache)
                     self._compiled[key] = found
         return found
 
@@ -176,6 +190,7 @@ class Secteur:
         self.outbox_handlers: dict[str, Callable[[Mapping[str, Any]], None]] = {}
         # Background jobs by kind (run rules, previews…), run by the worker.
         self.job_handlers: dict[str, JobHandler] = {}
+        self.territory_plans = PlanCache()
         _install_features(self)
 
     def state(self, conn: sa.Connection) -> OrgState:

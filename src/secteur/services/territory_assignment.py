@@ -58,7 +58,7 @@ def eval_context(tx: Tx) -> EvalContext:
 
 
 def compiled(tx: Tx, module: Module) -> CompiledRules:
-    return config(tx).rules(module, eval_context(tx))
+    return config(tx).rules(module, eval_context(tx), tx.app.territory_plans)
 
 
 # --- who reaches which territories (TER-20, TER-28, TER-29) ---

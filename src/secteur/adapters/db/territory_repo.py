@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from secteur.adapters.db import tables as t
-from secteur.domain.criteria import parse_criteria
+from secteur.domain.criteria import Criteria, parse_criteria
 from secteur.domain.territories import Permission, Territory, TerritorySettings
 
 SETTINGS_KEY = "territory_management"
@@ -38,12 +40,23 @@ def _territory(row: sa.Row[Any]) -> Territory:
         manager_id=row.manager_id,
         permission=Permission(row.permission),
         description=row.description,
-        rules={module: parse_criteria(raw) for module, raw in (row.rules or {}).items()},
+        rules={module: _parsed(raw) for module, raw in (row.rules or {}).items()},
         created_by=row.created_by,
         created_time=row.created_time,
         modified_by=row.modified_by,
         modified_time=row.modified_time,
     )
+
+
+def _parsed(raw: Any) -> Criteria:
+    """Rules are parsed once per process per distinct JSON: a tree reload after an edit
+    parses only the rule that changed."""
+    return _parse_text(json.dumps(raw, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=200_000)
+def _parse_text(text: str) -> Criteria:
+    return parse_criteria(json.loads(text))
 
 
 def load_territories(conn: sa.Connection) -> list[Territory]:

@@ -9,8 +9,10 @@ the differential tests hold the two, and the column-wise `bulk` evaluator, to th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from secteur.domain.criteria import EvalContext, Predicate, validate_criteria
@@ -38,29 +40,61 @@ def capped(ids: Sequence[int], cap: int) -> Assignment:
 
 
 class CompiledRules:
-    """One module's rules over one tree, ready to assign records."""
+    """One module's rules over one tree, ready to assign records.
 
-    def __init__(self, tree: Tree, module: Module, ctx: EvalContext) -> None:
+    Lowering a rule (validation, folding, date ranges) is the costly part of compiling a big
+    tree; `plan_cache` (rule JSON → lowered rule), kept by the caller across configuration
+    versions, makes a recompile after an edit pay only for the rules that changed. The
+    generated walker and the per-territory predicates are built on first use: a bulk run
+    needs neither.
+    """
+
+    def __init__(
+        self,
+        tree: Tree,
+        module: Module,
+        ctx: EvalContext,
+        plan_cache: MutableMapping[Any, Node] | None = None,
+    ) -> None:
         self.tree = tree
         self.module = module
         self.ctx = ctx
         self.plans: dict[int, Node] = {}
+        signature = module_signature(module)
         for t in tree.by_id.values():
             rule = t.rule(module.api_name)
-            if rule is not None:
-                self.plans[t.id] = lower(validate_criteria(rule, module), module, ctx)
-        self.predicates: dict[int, Predicate] = {
-            tid: compile_node(plan) for tid, plan in self.plans.items()
-        }
+            if rule is None:
+                continue
+            key = (signature, ctx.today, rule)
+            plan = plan_cache.get(key) if plan_cache is not None else None
+            if plan is None:
+                plan = lower(validate_criteria(rule, module), module, ctx)
+                if plan_cache is not None:
+                    plan_cache[key] = plan
+            self.plans[t.id] = plan
         self.fields: frozenset[str] = frozenset(
             f.api_name for plan in self.plans.values() for f in plan_fields(plan)
         )
-        deepest = max(tree.depth.values(), default=0)
-        self._walk: Callable[[Record], list[int]] = (
-            generate_walker(tree, self.plans)
-            if deepest <= MAX_GENERATED_DEPTH
-            else lambda record: self.descend(record, (self.tree.root_id,))
-        )
+        self._lock = threading.Lock()
+        self._walker: Callable[[Record], list[int]] | None = None
+
+    @cached_property
+    def predicates(self) -> dict[int, Predicate]:
+        return {tid: compile_node(plan) for tid, plan in self.plans.items()}
+
+    def _walk(self, record: Record) -> list[int]:
+        walker = self._walker
+        if walker is None:
+            with self._lock:
+                if self._walker is None:
+                    deepest = max(self.tree.depth.values(), default=0)
+                    self._walker = (
+                        generate_walker(self.tree, self.plans)
+                        if deepest <= MAX_GENERATED_DEPTH
+                        else lambda r: self.descend(r, (self.tree.root_id,))
+                    )
+                walker = self._walker
+        return walker(record)
 
     @property
     def has_rules(self) -> bool:
@@ -96,8 +130,24 @@ class CompiledRules:
             out.append(tid)
 
 
-def compile_rules(tree: Tree, module: Module, ctx: EvalContext) -> CompiledRules:
-    return CompiledRules(tree, module, ctx)
+def compile_rules(
+    tree: Tree,
+    module: Module,
+    ctx: EvalContext,
+    plan_cache: MutableMapping[Any, Node] | None = None,
+) -> CompiledRules:
+    return CompiledRules(tree, module, ctx, plan_cache)
+
+
+def module_signature(module: Module) -> tuple[Any, ...]:
+    """What a rule's meaning depends on in the module: its fields' types and picklists."""
+    return (
+        module.api_name,
+        tuple(
+            (f.api_name, f.data_type, tuple((p.actual_value, p.display_value) for p in f.picklist))
+            for f in module.fields
+        ),
+    )
 
 
 def plan_fields(node: Node) -> list[Field]:

@@ -7,6 +7,7 @@ passed in the function's globals — nothing from a rule is ever pasted in as co
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,9 +41,23 @@ class _Source:
         self.prelude: list[str] = []
 
     def constant(self, value: Any) -> str:
+        """`value` as source: a literal when it can be one (Python keeps literals, and sets
+        of literals after `in`, as the code's constants: no global lookup per test), else a
+        global of the generated module."""
+        literal = _literal(value)
+        if literal is not None:
+            return literal
         name = f"c{len(self.constants)}"
         self.constants[name] = value
         return name
+
+    def members(self, values: Any) -> str:
+        """A set to test membership in: a set display of literals (folded into a frozenset
+        constant by the compiler) when every value is a literal."""
+        literals = [_literal(v) for v in values]
+        if values and all(item is not None for item in literals):
+            return "{" + ", ".join(str(item) for item in literals) + "}"
+        return self.constant(frozenset(values))
 
     def local(self, f: Field, form: str) -> str:
         """A local holding the field's value in `form`: raw, folded text, multi, float."""
@@ -84,7 +99,7 @@ class _Source:
                 v = self.local(f, "raw")
                 return f"({v} is None or {v} == '' or {v} == ())"
             case TextIn(field=f, values=values):
-                return f"({self.local(f, 'text')} in {self.constant(frozenset(values))})"
+                return f"({self.local(f, 'text')} in {self.members(values)})"
             case TextHas(field=f, mode=mode, value=needle):
                 s = self.local(f, "text")
                 c = self.constant(needle)
@@ -102,12 +117,23 @@ class _Source:
                 return f"({n} is not None and {n} {op_text} {self.constant(literal)})"
             case OneOf(field=f, values=values):
                 n = self.local(f, "number")
-                return f"({n} is not None and {n} in {self.constant(frozenset(values))})"
+                return f"({n} is not None and {n} in {self.members(values)})"
             case BoolIs(field=f, value=wanted):
                 return f"(bool({self.local(f, 'raw')}) is {wanted!r})"
             case FieldCompare():
                 return f"{self.constant(compile_node(node))}(r)"
         raise TypeError(f"cannot generate code for {node!r}")
+
+
+def _literal(value: Any) -> str | None:
+    """Source for a str, int or finite float; None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str | int):
+        return repr(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    return None
 
 
 def generate_walker(tree: Tree, plans: Mapping[int, Node]) -> Walker:
@@ -128,7 +154,10 @@ def generate_walker(tree: Tree, plans: Mapping[int, Node]) -> Walker:
         if not children:
             body.append(f"{inner}out.append({tid})")
             return
-        mark = f"n{tid}"
+        # One mark per nesting depth, not per territory: a local per territory would make
+        # the frame of a big tree's walker larger than CPython's frame chunk, and every call
+        # would then allocate memory.
+        mark = f"k{indent}"
         body.append(f"{inner}{mark} = len(out)")
         for child in children:
             emit(child, indent + 1)
