@@ -269,3 +269,30 @@ def test_TER_25_a_job_is_run_by_exactly_one_of_several_workers(app: Secteur) -> 
     for thread in threads:
         thread.join()
     assert len([job for job in ran if job is not None]) == 1
+
+
+def test_TER_24_resident_columns_follow_creates_edits_and_deletes_between_runs(
+    app: Secteur,
+) -> None:
+    from secteur.services.records import delete_records
+
+    ids = _tree(app)
+    accounts = setup.insert(app, "Accounts", _accounts(30))
+    _schedule(app)
+    setup.run_jobs(app)  # loads the resident columns
+    setup.update(app, "Accounts", accounts[0], {"Billing_Country": "Japan"})
+    [late] = setup.insert(app, "Accounts", [{"Account_Name": "Late", "Billing_Country": "Spain"}])
+    with app.write() as tx:
+        module = tx.state.module("Accounts")
+        assert module is not None
+        delete_records(tx, setup.admin(tx), module, [accounts[1]])
+    expected = _pairs(app)
+    _wipe_automatic(app)
+    _schedule(app)
+    setup.run_jobs(app)  # refreshes from what changed, then evaluates
+    assert setup.held(app, late) == {ids["Spain"]: False}
+    assert setup.held(app, accounts[0]) == {}
+    # Pairs of the record in the recycle bin stay with it (restored with it), none are added.
+    assert _pairs(app) - {p for p in expected if p[0] == accounts[1]} == {
+        p for p in expected if p[0] != accounts[1]
+    }

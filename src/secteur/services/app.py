@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from secteur.adapters.db import directory_repo, metadata_repo, territory_repo
 from secteur.adapters.db.engine import WRITE_OPTION, create_engine
 from secteur.adapters.db.records_schema import RecordTable, tables_for
+from secteur.adapters.db.resident_snapshot import ResidentColumns
 from secteur.config import Settings
 from secteur.domain.criteria import EvalContext
 from secteur.domain.directory import Directory
@@ -191,6 +192,8 @@ class Secteur:
         # Background jobs by kind (run rules, previews…), run by the worker.
         self.job_handlers: dict[str, JobHandler] = {}
         self.territory_plans = PlanCache()
+        # The fields territory rules read, resident between runs (ADR 0009).
+        self.territory_columns = ResidentColumns()
         _install_features(self)
 
     def state(self, conn: sa.Connection) -> OrgState:

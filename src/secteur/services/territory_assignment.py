@@ -276,15 +276,16 @@ def cascade(tx: Tx, accounts: set[int], contacts: set[int] | None = None) -> Non
 
 def _children(tx: Tx, module: Module, lookup: str, parents: set[int]) -> list[StoredRecord]:
     f = module.field(lookup)
-    if f is None:
+    if f is None or not parents:
         return []
     rt = tx.state.table(module)
-    ids = [
-        row[0]
-        for row in tx.conn.execute(
-            sa.select(rt.table.c.id).where(rt.table.c[f.column].in_(sorted(parents)))
-        )
-    ]
+    column = rt.table.c[f.column]
+    if len(parents) <= 500:
+        query = sa.select(rt.table.c.id).where(column.in_(sorted(parents)))
+        ids = [row[0] for row in tx.conn.execute(query)]
+    else:  # after a big run: one pass over the linked records beats a huge IN list
+        query = sa.select(rt.table.c.id, column).where(column.is_not(None))
+        ids = [row[0] for row in tx.conn.execute(query) if row[1] in parents]
     return list(records_repo.fetch(tx.conn, rt, ids).values())
 
 

@@ -32,8 +32,6 @@ from secteur.services.territories import require_enabled, require_manager
 
 RUN_RULES = "territories.run_rules"
 PREVIEW = "territories.preview_rules"
-# Evaluated and reported in slices, so progress moves and memory stays flat.
-SLICE = 250_000
 # Record ids listed per territory and direction in a preview (counts are always complete).
 PREVIEW_IDS = 10_000
 
@@ -241,22 +239,13 @@ def _plan(app: Secteur, tx: Tx, job_id: int, module: Module, request: RunRequest
     cap = tx.state.territory.settings.limits.cap(module.api_name)
     rt = tx.state.table(module)
     fields = [f for name in sorted(rules.fields) if (f := module.field(name)) is not None]
-    snapshot = territory_snapshot.read(tx.conn, rt, fields)
-    ids = snapshot.ids
+    ids, columns = app.territory_columns.current(tx.conn, rt, fields, tx.now)
     total = len(ids)
     jobs.report_progress(app, job_id, 0, total)
-    new_rows: list[np.ndarray] = []
-    new_tids: list[np.ndarray] = []
-    for start in range(0, total, SLICE):
-        stop = min(total, start + SLICE)
-        result = assign_columns(
-            rules, territory_snapshot.columns(fields, snapshot, start, stop), cap
-        )
-        new_rows.append(result.rows.astype(np.int64) + start)
-        new_tids.append(result.territory_ids.astype(np.int64))
-        jobs.report_progress(app, job_id, stop, total)
-    new_row = np.concatenate(new_rows) if new_rows else np.empty(0, np.int64)
-    new_tid = np.concatenate(new_tids) if new_tids else np.empty(0, np.int64)
+    result = assign_columns(rules, columns, cap)
+    new_row = result.rows.astype(np.int64)
+    new_tid = result.territory_ids.astype(np.int64)
+    jobs.report_progress(app, job_id, total, total)
 
     # Pairs as one int64 each: row index × number of territories + the territory's slot.
     territories = np.array(sorted(tree.by_id), dtype=np.int64)

@@ -17,9 +17,7 @@ import sqlalchemy as sa
 
 from secteur.adapters.db import tables as t
 from secteur.adapters.db.records_schema import RecordTable
-from secteur.domain.criteria.evaluate import FLOAT_TYPES
-from secteur.domain.fields import Field, Kind
-from secteur.domain.territories.bulk import BoolColumn, Column, Columns, NumberColumn, TextColumn
+from secteur.domain.fields import Field
 
 # Rows fetched per round trip.
 FETCH = 50_000
@@ -35,16 +33,34 @@ def _source_column(f: Field) -> str:
     return f.fold_column if f.folded else f.column
 
 
-def read(conn: sa.Connection, rt: RecordTable, fields: Sequence[Field]) -> Snapshot:
-    """Every record's id and the given fields' stored values, in id order."""
+def read(
+    conn: sa.Connection,
+    rt: RecordTable,
+    fields: Sequence[Field],
+    modified_since: datetime | None = None,
+) -> Snapshot:
+    """The records' ids and the given fields' stored values, in id order: every record, or
+    those modified since an instant (through the `modified_time` index)."""
     quote = conn.dialect.identifier_preparer.quote
     columns = ["id", *(_source_column(f) for f in fields)]
-    sql = f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(rt.table.name)} ORDER BY id"
+    where = ""
+    params: tuple[Any, ...] = ()
+    if modified_since is not None:
+        marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        where = f" WHERE modified_time >= {marker}"
+        stamp = modified_since.astimezone(UTC)
+        params = (
+            (stamp.strftime("%Y-%m-%d %H:%M:%S.%f"),) if conn.dialect.name == "sqlite" else (stamp,)
+        )
+    sql = (
+        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(rt.table.name)}"
+        f"{where} ORDER BY id"
+    )
     driver = conn.connection.driver_connection
     assert driver is not None
     cursor = driver.cursor()
     try:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         chunks: list[list[tuple[Any, ...]]] = []
         while True:
             rows = cursor.fetchmany(FETCH)
@@ -69,10 +85,20 @@ class StoredPairs:
 
 
 def read_assignments(conn: sa.Connection, module: str) -> StoredPairs:
-    rt = t.record_territories
-    rows = conn.execute(
-        sa.select(rt.c.record_id, rt.c.territory_id, rt.c.manual).where(rt.c.module == module)
-    ).all()
+    """Every stored (record, territory, manual) of a module, through the driver's cursor."""
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute(
+            "SELECT record_id, territory_id, manual FROM record_territories "
+            f"WHERE module = {marker}",
+            (module,),
+        )
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     if not rows:
         empty = np.empty(0, dtype=np.int64)
         return StoredPairs(empty, empty, np.empty(0, dtype=bool))
@@ -141,35 +167,6 @@ def deleted_since(conn: sa.Connection, module: str, since: datetime) -> list[int
             sa.select(bin_.c.id).where(bin_.c.module == module, bin_.c.deleted_time >= since)
         )
     ]
-
-
-def columns(fields: Sequence[Field], snapshot: Snapshot, start: int, stop: int) -> Columns:
-    """Rows `start` … `stop` of the snapshot in the bulk evaluator's column form."""
-    return Columns(
-        stop - start,
-        {f.api_name: _column(f, snapshot.raw[f.api_name][start:stop]) for f in fields},
-    )
-
-
-def _column(f: Field, raw: list[Any]) -> Column:
-    if f.folded:  # the folded shadow column: exactly what rules compare
-        return TextColumn.of(raw)
-    if f.kind is Kind.BOOLEAN:
-        return BoolColumn.of(np.array(raw, dtype=object))
-    empty = np.fromiter((v is None for v in raw), np.bool_, len(raw))
-    if f.kind is Kind.DATE:
-        days = [None if v is None else (v if isinstance(v, str) else v.isoformat()) for v in raw]
-        return NumberColumn.of(np.array(days, dtype="datetime64[D]"), empty)
-    if f.kind is Kind.DATETIME:
-        instants = [None if v is None else _utc_text(v) for v in raw]
-        return NumberColumn.of(np.array(instants, dtype="datetime64[us]"), empty)
-    if f.data_type in FLOAT_TYPES:
-        return NumberColumn.of(
-            np.fromiter((0.0 if v is None else v for v in raw), np.float64, len(raw)), empty
-        )
-    return NumberColumn.of(
-        np.fromiter((0 if v is None else v for v in raw), np.int64, len(raw)), empty
-    )
 
 
 def _utc_text(value: Any) -> str:
