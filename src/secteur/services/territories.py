@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from secteur.adapters.db import audit_repo, territory_repo
+from secteur.adapters.db import audit_repo, directory_repo, territory_repo
 from secteur.domain.actor import Actor
 from secteur.domain.audit import AuditEvent, diff, jsonable
 from secteur.domain.criteria import CriteriaError, parse_criteria, to_json, validate_criteria
@@ -68,7 +68,10 @@ def settings(tx: Tx) -> TerritorySettings:
 def update_settings(tx: Tx, actor: Actor, body: Mapping[str, Any]) -> TerritorySettings:
     if not actor.profile.admin:
         raise NoPermission("only administrators can change territory management")
-    current = settings(tx)
+    # Serialised, and decided on the database rather than on the state read before the lock:
+    # two concurrent enables must not build two roots, nor lose each other's changes.
+    territory_repo.lock_tree(tx.conn)
+    current = territory_repo.load_settings(directory_repo.load_org(tx.conn).settings)
     changes: dict[str, Any] = {}
     for key in ("enabled", "deal_rule", "cascade"):
         if key in body:
@@ -82,7 +85,7 @@ def update_settings(tx: Tx, actor: Actor, body: Mapping[str, Any]) -> TerritoryS
     if "limits" in body:
         changes["limits"] = _limits(body["limits"], current.limits)
     updated = replace(current, **changes)
-    if updated.enabled and tx.state.territory.tree is None:
+    if updated.enabled and not territory_repo.load_territories(tx.conn):
         _build_tree(tx, actor, updated.start_from)
     territory_repo.save_settings(tx.conn, updated)
     _audit(tx, actor, "org", tx.state.org.id, "update", current.to_json(), updated.to_json())
@@ -280,6 +283,10 @@ def _check(
             problem = exc.first
             details = dict(problem.details)
             inner = str(details.pop("json_path", "$"))
+            # The criteria's own field name is kept as `field`; `api_name` names the key.
+            field = details.pop("api_name", None)
+            if field is not None:
+                details["field"] = field
             raise item_failure(
                 problem.code,
                 problem.message,

@@ -177,6 +177,7 @@ def schedule(tx: Tx, actor: Actor, body: Any, *, preview: bool) -> int:
         else "run_rules"
     )
     request = parse_request(tx, body, key)
+    territory_repo.lock_tree(tx.conn)  # two concurrent requests must not both schedule
     running = jobs.pending(tx, [kind])
     if running is not None:
         raise AlreadyScheduled(running.id)
