@@ -30,26 +30,25 @@ OVERLAP = timedelta(minutes=5)
 
 
 class _Text:
-    """A factorised text column that grows: codes per row, each distinct folded value once."""
+    """A factorised text column that grows: codes per row, each distinct folded value once.
+
+    `index` maps each distinct value to its code, in the order first seen; it starts with
+    None → -1 so that one `setdefault` per value both finds and assigns codes.
+    """
 
     def __init__(self) -> None:
         self.codes = np.empty(0, dtype=np.int32)
-        self.categories: list[str] = []
-        self.index: dict[str, int] = {}
+        self.index: dict[str | None, int] = {None: -1}
+
+    @property
+    def categories(self) -> list[str]:
+        return [value for value in self.index if value is not None]
 
     def encode(self, values: list[Any]) -> np.ndarray:
-        index, categories = self.index, self.categories
-
-        def code(value: Any) -> int:
-            if value is None:
-                return -1
-            found = index.get(value)
-            if found is None:
-                found = index[value] = len(categories)
-                categories.append(value)
-            return found
-
-        return np.fromiter(map(code, values), np.int32, len(values))
+        index = self.index
+        return np.fromiter(
+            (index.setdefault(v, len(index) - 1) for v in values), np.int32, len(values)
+        )
 
     def column(self) -> Column:
         blank = self.index.get("")
