@@ -258,8 +258,11 @@ def _plan(app: Secteur, tx: Tx, job_id: int, module: Module, request: RunRequest
     old_key = old_row[known] * slots + old_slot[known]
     old_manual = old.manual[known]
     new_key = new_row * slots + _positions(territories, new_tid)
-    gained = np.setdiff1d(new_key, old_key)
-    lost = np.setdiff1d(old_key[~old_manual], new_key)
+    # Keys are unique on both sides (one row per record and territory): `isin` on unique
+    # keys sorts once, where `setdiff1d` would first deduplicate both sides again.
+    gained = new_key[~np.isin(new_key, old_key, assume_unique=True)]
+    automatic = old_key[~old_manual]
+    lost = automatic[~np.isin(automatic, new_key, assume_unique=True)]
     scope = _scope(
         tx,
         module,

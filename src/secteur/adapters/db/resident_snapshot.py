@@ -39,6 +39,9 @@ class _Text:
     def __init__(self) -> None:
         self.codes = np.empty(0, dtype=np.int32)
         self.index: dict[str | None, int] = {None: -1}
+        # The evaluator's column, kept until the next change: it caches derived forms
+        # (an array of the distinct values for vectorised text tests) between runs.
+        self._column: TextColumn | None = None
 
     @property
     def categories(self) -> list[str]:
@@ -51,18 +54,25 @@ class _Text:
         )
 
     def column(self) -> Column:
-        blank = self.index.get("")
-        empty = self.codes == -1 if blank is None else (self.codes == -1) | (self.codes == blank)
-        return TextColumn(self.codes, tuple(self.categories), empty)
+        if self._column is None:
+            blank = self.index.get("")
+            codes = self.codes
+            empty = codes == -1 if blank is None else (codes == -1) | (codes == blank)
+            self._column = TextColumn(codes, tuple(self.categories), empty)
+        return self._column
 
     def take(self, keep: np.ndarray) -> None:
         self.codes = self.codes[keep]
+        self._column = None
 
     def put(self, rows: np.ndarray, values: list[Any]) -> None:
+        self.codes = self.codes.copy()  # the cached column keeps the codes it was built on
         self.codes[rows] = self.encode(values)
+        self._column = None
 
     def extend(self, values: list[Any]) -> None:
         self.codes = np.concatenate([self.codes, self.encode(values)])
+        self._column = None
 
 
 class _Values:

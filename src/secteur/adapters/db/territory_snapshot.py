@@ -99,15 +99,9 @@ def read_assignments(conn: sa.Connection, module: str) -> StoredPairs:
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    if not rows:
-        empty = np.empty(0, dtype=np.int64)
-        return StoredPairs(empty, empty, np.empty(0, dtype=bool))
-    records, territories, manual = zip(*rows, strict=True)
-    return StoredPairs(
-        np.array(records, dtype=np.int64),
-        np.array(territories, dtype=np.int64),
-        np.array(manual, dtype=bool),
-    )
+    flat = np.fromiter((value for row in rows for value in row), np.int64, 3 * len(rows))
+    table = flat.reshape(-1, 3)
+    return StoredPairs(table[:, 0].copy(), table[:, 1].copy(), table[:, 2].astype(bool))
 
 
 def delete_pairs(conn: sa.Connection, record_ids: np.ndarray, territory_ids: np.ndarray) -> None:
