@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 
-from secteur.adapters.db import audit_repo, records_repo, tables, territory_repo
+from secteur.adapters.db import audit_repo, records_repo, tables, territory_repo, territory_snapshot
 from secteur.adapters.db.records_schema import RecordTable
 from secteur.adapters.db.territory_repo import Assigned
 from secteur.domain.actor import Actor
@@ -120,31 +121,44 @@ def in_territory(
 # --- automatic assignment ---
 
 
-def reassign(tx: Tx, module: Module, records: Sequence[StoredRecord]) -> set[int]:
+def reassign(
+    tx: Tx, module: Module, records: Sequence[StoredRecord], *, created: bool = False
+) -> set[int]:
     """Recompute the automatic territories of `records` and write the difference (TER-16).
 
-    Returns the ids of records whose territory set changed.
+    `created`: the records were just inserted, so they hold no territory yet (one query
+    less on every create). Returns the ids of records whose territory set changed.
     """
     if not records or module.api_name not in COVERED_MODULES:
         return set()
     cfg = config(tx)
     assert cfg.tree is not None
     ids = [r.id for r in records]
-    current = territory_repo.assignments(tx.conn, ids)
+    current = {} if created else territory_repo.assignments(tx.conn, ids)
     wanted = _wanted(tx, module, records, cfg)
     changed: set[int] = set()
+    gained: list[tuple[int, int]] = []
+    lost: list[tuple[int, int]] = []
     for record in records:
-        gained, lost = territory_repo.write_automatic(
-            tx.conn,
-            module.api_name,
-            record.id,
-            current.get(record.id, []),
-            wanted[record.id],
-            tx.now,
-        )
-        if gained or lost:
+        held = current.get(record.id, [])
+        automatic = {a.territory_id for a in held if not a.manual}
+        taken = {a.territory_id for a in held}
+        now_wanted = wanted[record.id]
+        record_gained = [(record.id, tid) for tid in now_wanted if tid not in taken]
+        record_lost = [(record.id, tid) for tid in automatic if tid not in set(now_wanted)]
+        if record_gained or record_lost:
             changed.add(record.id)
+            gained += record_gained
+            lost += record_lost
+    # One statement each for the whole batch: a 100-record write pays two round trips.
+    territory_snapshot.delete_pairs(tx.conn, *_columns(lost))
+    territory_snapshot.insert_pairs(tx.conn, module.api_name, *_columns(gained), tx.now)
     return changed
+
+
+def _columns(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    array = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return array[:, 0], array[:, 1]
 
 
 def _wanted(
@@ -226,8 +240,9 @@ class AssignOnSave:
                 continue
             module = group[0].module
             fields = trigger_fields(tx, module)
-            due = [c.after for c in group if c.created or c.changed & fields]
-            changed = reassign(tx, module, due)
+            fresh = [c.after for c in group if c.created]
+            edited = [c.after for c in group if not c.created and c.changed & fields]
+            changed = reassign(tx, module, fresh, created=True) | reassign(tx, module, edited)
             if name == ACCOUNTS:
                 tx.scratch.setdefault(CHANGED_ACCOUNTS, set()).update(changed)
             elif name == CONTACTS:

@@ -181,47 +181,6 @@ def assignments(conn: sa.Connection, record_ids: Sequence[int]) -> dict[int, lis
     return out
 
 
-def write_automatic(
-    conn: sa.Connection,
-    module: str,
-    record_id: int,
-    current: Sequence[Assigned],
-    wanted: Sequence[int],
-    now: datetime,
-) -> tuple[list[int], list[int]]:
-    """Make the record's automatic set `wanted`; manual entries are never touched (TER-16).
-
-    Returns the territories gained and lost.
-    """
-    rt = t.record_territories
-    automatic = {a.territory_id for a in current if not a.manual}
-    held = {a.territory_id for a in current}
-    gained = [tid for tid in wanted if tid not in held]
-    lost = [tid for tid in automatic if tid not in set(wanted)]
-    if lost:
-        conn.execute(
-            rt.delete().where(
-                rt.c.record_id == record_id, rt.c.territory_id.in_(lost), rt.c.manual.is_(False)
-            )
-        )
-    if gained:
-        conn.execute(
-            rt.insert(),
-            [
-                {
-                    "record_id": record_id,
-                    "territory_id": tid,
-                    "module": module,
-                    "manual": False,
-                    "assigned_by": None,
-                    "assigned_time": now,
-                }
-                for tid in gained
-            ],
-        )
-    return gained, lost
-
-
 def add_manual(
     conn: sa.Connection,
     module: str,
