@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -34,6 +35,7 @@ from secteur.services import jobs
 from secteur.services import records as records_service
 from secteur.services import territories as service
 from secteur.services import territory_assignment as assignment
+from secteur.services import territory_reports as reports
 from secteur.services import territory_runs as runs
 from secteur.services import users as users_service
 from secteur.services.app import Tx
@@ -350,6 +352,32 @@ def scheduled_run_rule_jobs(
                 }
             }
         )
+
+
+def _day(text: str | None, name: str) -> date | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ServiceError(
+            "INVALID_DATA", f"{name} must be a date (YYYY-MM-DD)", {"param_name": name}
+        ) from None
+
+
+@router.get(
+    SETTINGS + "/actions/reports",
+    summary="Revenue, sales cycle and top performers by territory (TER-31)",
+)
+def territory_reports(
+    caller: CallerDep,
+    since: Annotated[str | None, Query(alias="from")] = None,
+    until: Annotated[str | None, Query(alias="to")] = None,
+) -> Response:
+    start, end = _day(since, "from"), _day(until, "to")
+    with caller.read() as (tx, actor):
+        _settings_scope(actor, Access.READ)
+        return responses.ok({"territory_reports": reports.report(tx, actor, start, end)})
 
 
 @router.get(SETTINGS + "/{territory}", summary="Get a territory")
