@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from secteur.adapters.db import audit_repo, directory_repo
 from secteur.adapters.db import tables as t
 from secteur.domain.actor import Actor
-from secteur.domain.audit import AuditEvent, diff, jsonable
+from secteur.domain.audit import AuditEvent
 from secteur.domain.directory import Role, RoleCycle
 from secteur.domain.records import InvalidValue, reference_id
 from secteur.services.app import Tx
+from secteur.services.audit import config_change
 from secteur.services.errors import NoPermission, NotFound, ServiceError, item_failure
 
 MAX_NAME = 50
@@ -153,7 +154,7 @@ def create_role(tx: Tx, actor: Actor, index: int, item: Mapping[str, Any]) -> in
         tx.now,
         actor.id,
     )
-    _audit(tx, actor, role_id, "create", {}, values)
+    config_change(tx, actor, "role", role_id, "create", {}, values)
     tx.metadata_changed()
     return role_id
 
@@ -183,7 +184,7 @@ def update_role(
         "share_with_peers": current.share_with_peers,
         "description": current.description,
     }
-    _audit(tx, actor, role_id, "update", before, values)
+    config_change(tx, actor, "role", role_id, "update", before, values)
     tx.metadata_changed()
 
 
@@ -236,33 +237,23 @@ def delete_role(tx: Tx, actor: Actor, role_id: int, transfer_to: int | None) -> 
         directory_repo.update_row(
             tx.conn, t.roles, child, {"reporting_to": transfer_to}, tx.now, actor.id, None
         )
-        _audit(tx, actor, child, "update", {"reporting_to": role_id}, {"reporting_to": transfer_to})
+        config_change(
+            tx,
+            actor,
+            "role",
+            child,
+            "update",
+            {"reporting_to": role_id},
+            {"reporting_to": transfer_to},
+        )
     tx.conn.execute(sa.delete(t.roles).where(t.roles.c.id == role_id))
-    _audit(
+    config_change(
         tx,
         actor,
+        "role",
         role_id,
         "delete",
         {"name": role.name, "reporting_to": role.reporting_to},
         {"transferred_to": transfer_to},
     )
     tx.metadata_changed()
-
-
-def _audit(
-    tx: Tx,
-    actor: Actor,
-    role_id: int,
-    action: str,
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
-) -> None:
-    # An update keeps only what changed; a create or a delete keeps its snapshot whole.
-    old: Mapping[str, Any] | None = jsonable(before) or None
-    new: Mapping[str, Any] | None = jsonable(after) or None
-    if action == "update":
-        old, new = diff(before, after)
-    audit_repo.append(
-        tx.conn,
-        [AuditEvent(tx.now, actor.id, "role", role_id, action, actor.source, None, old, new)],
-    )

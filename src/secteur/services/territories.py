@@ -6,9 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from secteur.adapters.db import audit_repo, directory_repo, territory_repo
+from secteur.adapters.db import directory_repo, territory_repo
 from secteur.domain.actor import Actor
-from secteur.domain.audit import AuditEvent, diff, jsonable
 from secteur.domain.criteria import CriteriaError, parse_criteria, to_json, validate_criteria
 from secteur.domain.directory import UserStatus
 from secteur.domain.records import InvalidValue, reference_id
@@ -23,6 +22,7 @@ from secteur.domain.territories import (
 )
 from secteur.services import territory_assignment as assignment
 from secteur.services.app import Tx
+from secteur.services.audit import config_change
 from secteur.services.errors import NoPermission, NotFound, ServiceError, item_failure
 
 MAX_NAME = 100
@@ -88,7 +88,7 @@ def update_settings(tx: Tx, actor: Actor, body: Mapping[str, Any]) -> TerritoryS
     if updated.enabled and not territory_repo.load_territories(tx.conn):
         _build_tree(tx, actor, updated.start_from)
     territory_repo.save_settings(tx.conn, updated)
-    _audit(tx, actor, "org", tx.state.org.id, "update", current.to_json(), updated.to_json())
+    config_change(tx, actor, "org", tx.state.org.id, "update", current.to_json(), updated.to_json())
     tx.metadata_changed()
     return updated
 
@@ -333,7 +333,7 @@ def create_territory(tx: Tx, actor: Actor, index: int, item: Mapping[str, Any]) 
             "modified_by": actor.id,
         },
     )
-    _audit(tx, actor, "territory", territory_id, "create", {}, values)
+    config_change(tx, actor, "territory", territory_id, "create", {}, values)
     tx.metadata_changed()
     return territory_id
 
@@ -361,7 +361,7 @@ def update_territory(
         "rules": {m: to_json(r) for m, r in current.rules.items()},
     }
     after = {**before, **values}
-    _audit(tx, actor, "territory", territory_id, "update", before, after)
+    config_change(tx, actor, "territory", territory_id, "update", before, after)
     tx.metadata_changed()
 
 
@@ -400,7 +400,7 @@ def delete_territory(tx: Tx, actor: Actor, territory_id: int, transfer_to: int |
     records = territory_repo.records_in(tx.conn, territory_id)
     territory_repo.forget_assignments_of(tx.conn, territory_id)
     territory_repo.archive_territory(tx.conn, territory_id, tx.now, actor.id)
-    _audit(
+    config_change(
         tx,
         actor,
         "territory",
@@ -434,7 +434,7 @@ def add_members(
         if problem is None:
             territory_repo.add_member(tx.conn, territory_id, user_id, tx.now, actor.id)
             present.add(user_id)
-            _audit(tx, actor, "territory", territory_id, "add_member", {}, {"user": user_id})
+            config_change(tx, actor, "territory", territory_id, "add_member", {}, {"user": user_id})
         out.append(problem)
     return out
 
@@ -468,7 +468,9 @@ def remove_members(
                 )
             )
         elif territory_repo.remove_member(tx.conn, territory_id, user_id):
-            _audit(tx, actor, "territory", territory_id, "remove_member", {"user": user_id}, {})
+            config_change(
+                tx, actor, "territory", territory_id, "remove_member", {"user": user_id}, {}
+            )
             out.append(None)
         else:
             out.append(
@@ -477,22 +479,3 @@ def remove_members(
                 )
             )
     return out
-
-
-def _audit(
-    tx: Tx,
-    actor: Actor,
-    entity: str,
-    entity_id: int,
-    action: str,
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
-) -> None:
-    old: Mapping[str, Any] | None = jsonable(before) or None
-    new: Mapping[str, Any] | None = jsonable(after) or None
-    if action == "update":
-        old, new = diff(before, after)
-    audit_repo.append(
-        tx.conn,
-        [AuditEvent(tx.now, actor.id, entity, entity_id, action, actor.source, None, old, new)],
-    )

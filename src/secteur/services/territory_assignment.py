@@ -211,10 +211,8 @@ def trigger_fields(tx: Tx, module: Module) -> frozenset[str]:
     return rules.fields
 
 
-class AssignOnSave:
-    """Step 3 of the save: territory assignment for the records just written."""
-
-    stage = Stage.TERRITORIES
+class _AfterWrite:
+    """A save step that acts on written records and never refuses a change."""
 
     def check(
         self,
@@ -225,6 +223,12 @@ class AssignOnSave:
         changes: Mapping[str, Any],
     ) -> Sequence[Problem]:
         return ()
+
+
+class AssignOnSave(_AfterWrite):
+    """Step 3 of the save: territory assignment for the records just written."""
+
+    stage = Stage.TERRITORIES
 
     def apply(self, tx: Tx, actor: Actor, changes: Sequence[Change], outcome: Outcome) -> None:
         if active_tree(tx) is None:
@@ -249,21 +253,11 @@ class AssignOnSave:
                 tx.scratch.setdefault(CHANGED_CONTACTS, set()).update(changed)
 
 
-class Cascade:
+class Cascade(_AfterWrite):
     """Step 4: an account whose territories changed re-evaluates its contacts and open deals
     in the same transaction (TER-19), when the org keeps cascade on."""
 
     stage = Stage.CASCADE
-
-    def check(
-        self,
-        tx: Tx,
-        actor: Actor,
-        module: Module,
-        before: StoredRecord | None,
-        changes: Mapping[str, Any],
-    ) -> Sequence[Problem]:
-        return ()
 
     def apply(self, tx: Tx, actor: Actor, changes: Sequence[Change], outcome: Outcome) -> None:
         accounts = tx.scratch.pop(CHANGED_ACCOUNTS, set())

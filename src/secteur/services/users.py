@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
-from secteur.adapters.db import audit_repo, directory_repo
+from secteur.adapters.db import directory_repo
 from secteur.adapters.db import tables as t
 from secteur.domain.actor import Actor
-from secteur.domain.audit import AuditEvent, diff, jsonable
 from secteur.domain.directory import User, UserStatus
 from secteur.domain.passwords import WeakPassword, hash_password
 from secteur.domain.records import EMAIL, InvalidValue, reference_id
 from secteur.services.app import Tx
+from secteur.services.audit import config_change
 from secteur.services.errors import NoPermission, NotFound, ServiceError, item_failure
 
 # Zoho's user list types → the statuses they select (AdminUsers filters on the profile too).
@@ -232,7 +232,7 @@ def create_user(tx: Tx, actor: Actor, index: int, item: Mapping[str, Any]) -> in
     values.setdefault("status", UserStatus.ACTIVE.value)
     values.setdefault("time_zone", tx.state.org.time_zone)
     user_id = directory_repo.insert_user(tx.conn, values, tx.now, actor.id)
-    _audit(tx, actor, user_id, "create", {}, values)
+    config_change(tx, actor, "user", user_id, "create", {}, values)
     tx.metadata_changed()
     return user_id
 
@@ -297,7 +297,7 @@ def update_user(
         "reporting_to": current.reporting_to,
         "time_zone": current.time_zone,
     }
-    _audit(tx, actor, user_id, "update", before, values)
+    config_change(tx, actor, "user", user_id, "update", before, values)
     tx.metadata_changed()
 
 
@@ -314,9 +314,10 @@ def delete_user(tx: Tx, actor: Actor, user_id: int) -> None:
     directory_repo.update_row(
         tx.conn, t.users, user_id, {"status": UserStatus.DELETED.value}, tx.now, actor.id, None
     )
-    _audit(
+    config_change(
         tx,
         actor,
+        "user",
         user_id,
         "delete",
         {"status": current.status.value},
@@ -341,25 +342,6 @@ def set_password(tx: Tx, email: str, password: str) -> None:
 
 def count_users(tx: Tx, actor: Actor, user_type: str | None) -> int:
     return len(list_users(tx, actor, user_type))
-
-
-def _audit(
-    tx: Tx,
-    actor: Actor,
-    user_id: int,
-    action: str,
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
-) -> None:
-    # An update keeps only what changed; a create or a delete keeps its snapshot whole.
-    old: Mapping[str, Any] | None = jsonable(before) or None
-    new: Mapping[str, Any] | None = jsonable(after) or None
-    if action == "update":
-        old, new = diff(before, after)
-    audit_repo.append(
-        tx.conn,
-        [AuditEvent(tx.now, actor.id, "user", user_id, action, actor.source, None, old, new)],
-    )
 
 
 def user_exists(tx: Tx, email: str) -> bool:
