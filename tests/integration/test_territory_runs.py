@@ -296,3 +296,30 @@ def test_TER_24_resident_columns_follow_creates_edits_and_deletes_between_runs(
     assert _pairs(app) - {p for p in expected if p[0] == accounts[1]} == {
         p for p in expected if p[0] != accounts[1]
     }
+
+
+def test_TER_25_a_worker_whose_lease_expired_does_not_commit_over_the_one_that_took_over(
+    app: Secteur, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tree(app)
+    setup.insert(app, "Accounts", _accounts(20))
+    expected = _pairs(app)
+    _wipe_automatic(app)
+    job_id = _schedule(app)
+    real_plan = territory_runs._plan
+    took_over: list[bool] = []
+
+    def slow_plan(*args: Any, **kwargs: Any) -> Any:
+        computed = real_plan(*args, **kwargs)
+        if not took_over:
+            took_over.append(True)
+            # This worker stalls past its lease; another one claims and finishes the job.
+            clock.advance(jobs.LEASE + timedelta(seconds=1))
+            assert jobs.run_next(app) is not None
+        return computed
+
+    monkeypatch.setattr(territory_runs, "_plan", slow_plan)
+    assert jobs.run_next(app) is not None  # the stalled run ends without committing
+    job = _job(app, job_id)
+    assert job.status is jobs.Status.COMPLETED and job.attempts == 2
+    assert _pairs(app) == expected

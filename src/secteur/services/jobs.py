@@ -23,7 +23,7 @@ from secteur.services.app import Secteur, Tx
 
 log = logging.getLogger("secteur.jobs")
 
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 
 
@@ -162,6 +162,23 @@ def report_progress(app: Secteur, job_id: int, done: int, total: int) -> None:
         )
 
 
+class TakenOver(Exception):
+    """The job's lease expired and another worker claimed it: this run must not commit."""
+
+
+def hold(tx: Tx, job_id: int, attempt: int) -> None:
+    """In the transaction that commits a job's effect: the job is still this run's.
+
+    Locks the job's row so that no other worker can claim it before this commit.
+    """
+    query = sa.select(t.jobs.c.status, t.jobs.c.attempts).where(t.jobs.c.id == job_id)
+    if tx.conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = tx.conn.execute(query).first()
+    if row is None or row.status != Status.IN_PROGRESS.value or row.attempts != attempt:
+        raise TakenOver(f"job {job_id} was claimed again by another worker")
+
+
 def complete(tx: Tx, job_id: int, result: Mapping[str, Any] | None, total: int) -> None:
     """Mark the job done in the caller's transaction: with the result it commits, or not at all."""
     tx.conn.execute(
@@ -202,6 +219,8 @@ def run_next(app: Secteur, kinds: Sequence[str] | None = None) -> Job | None:
         if handler is None:
             raise LookupError(f"no handler for jobs of kind {job.kind!r}")
         handler(app, job.id, job.payload)
+    except TakenOver:  # the other worker finishes it
+        log.warning("job %s (%s) was taken over by another worker", job.id, job.kind)
     except Exception as exc:  # the job fails, the worker goes on
         log.exception("job %s (%s) failed", job.id, job.kind)
         fail(app, job.id, f"{type(exc).__name__}: {exc}")

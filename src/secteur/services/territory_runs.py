@@ -210,6 +210,8 @@ def execute(app: Secteur, job_id: int, payload: Mapping[str, Any], dry_run: bool
     request = RunRequest.of(payload)
     with app.read() as tx:
         started = tx.now
+        claimed = jobs.get(tx, job_id)
+        attempt = claimed.attempts if claimed is not None else 0
         module = tx.state.module(request.module)
         tree = assignment.active_tree(tx)
         if module is None or tree is None:
@@ -221,6 +223,7 @@ def execute(app: Secteur, job_id: int, payload: Mapping[str, Any], dry_run: bool
             plan = _plan(app, tx, job_id, module, request)
             total = len(plan.ids)
     with app.write() as tx:
+        jobs.hold(tx, job_id, attempt)
         if plan is None:
             result = _run_deals(tx, module, request, dry_run)
         else:
