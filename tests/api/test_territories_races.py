@@ -103,3 +103,28 @@ def test_TER_5_a_bad_rule_fails_its_item_with_the_key_and_the_json_path(
         assert item["details"]["api_name"] == "account_rule_criteria"
         assert item["details"]["json_path"].startswith(path), item
     assert len(api.get(TERRITORIES).json()["territories"]) == 1  # nothing was created
+
+
+def test_TER_4_concurrent_moves_never_make_a_cycle(api: httpx.Client, base_url: str) -> None:
+    from tests.api.test_territories_api import create
+
+    root = enable(api)
+    first = create(api, "First", root)
+    second = create(api, "Second", root)
+    headers = dict(api.headers)
+    moves = iter([(first, second), (second, first)] * 3)
+    lock = threading.Lock()
+
+    def move() -> httpx.Response:
+        with lock:
+            territory, parent = next(moves)
+        body = {"territories": [{"reporting_to": {"id": parent}}]}
+        with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
+            return client.put(f"{TERRITORIES}/{territory}", json=body)
+
+    answers = _together(6, move)
+    assert {a.status_code for a in answers} <= {200, 400}, [a.text for a in answers]
+    found = api.get(TERRITORIES)
+    assert found.status_code == 200, found.text  # the tree still loads: no cycle was written
+    parents = {t["id"]: (t["reporting_to"] or {}).get("id") for t in found.json()["territories"]}
+    assert not (parents[first] == second and parents[second] == first)

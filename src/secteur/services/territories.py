@@ -45,6 +45,15 @@ def require_enabled(tx: Tx, *, users_api: bool = False) -> Tree:
     return tree
 
 
+def locked_tree(tx: Tx) -> Tree:
+    """The tree as the database holds it once tree writes are serialised: checks of a move or
+    a name must not use a tree read before the lock, or two concurrent moves could each pass
+    and together make a cycle."""
+    require_enabled(tx)
+    territory_repo.lock_tree(tx.conn)
+    return Tree.of(territory_repo.load_territories(tx.conn))
+
+
 def require_manager(actor: Actor) -> None:
     if not actor.profile.may("manage_territories"):
         raise NoPermission("permission denied", {"permissions": ["manage_territories"]})
@@ -319,8 +328,7 @@ def _manager(tx: Tx, raw: Any, index: int) -> int | None:
 
 def create_territory(tx: Tx, actor: Actor, index: int, item: Mapping[str, Any]) -> int:
     require_manager(actor)
-    tree = require_enabled(tx)
-    territory_repo.lock_tree(tx.conn)
+    tree = locked_tree(tx)
     values = _check(tx, tree, item, index, None)
     values.setdefault("permission", Permission.READ_WRITE_DELETE.value)
     territory_id = territory_repo.insert_territory(
@@ -342,8 +350,7 @@ def update_territory(
     tx: Tx, actor: Actor, territory_id: int, index: int, item: Mapping[str, Any]
 ) -> None:
     require_manager(actor)
-    tree = require_enabled(tx)
-    territory_repo.lock_tree(tx.conn)
+    tree = locked_tree(tx)
     current = tree.get(territory_id)
     if current is None:
         raise item_failure("INVALID_DATA", "the id given seems to be invalid", id=str(territory_id))
@@ -369,8 +376,7 @@ def delete_territory(tx: Tx, actor: Actor, territory_id: int, transfer_to: int |
     """TER-7: children need a transfer target; the territory's records move there or are
     re-evaluated; the territory is archived (it stays readable in forecasts and the audit)."""
     require_manager(actor)
-    tree = require_enabled(tx)
-    territory_repo.lock_tree(tx.conn)
+    tree = locked_tree(tx)
     territory = tree.get(territory_id)
     if territory is None:
         raise NotFound(details={"id": str(territory_id)})
