@@ -112,6 +112,8 @@ class _Values:
 
     def put(self, rows: np.ndarray, raw: list[Any]) -> None:
         values, empty = self.convert(raw)
+        # Copied, not changed in place: a run may still be evaluating the previous columns.
+        self.values, self.empty = self.values.copy(), self.empty.copy()
         self.values[rows], self.empty[rows] = values, empty
 
     def extend(self, raw: list[Any]) -> None:
@@ -140,6 +142,7 @@ class ModuleColumns:
 
     table: str
     ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    versions: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     holders: dict[str, _Text | _Values] = field(default_factory=dict)
     # Field api name → (column name, data type): a field recreated differently is reloaded.
     shapes: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -202,12 +205,22 @@ def _refresh(
     gone = np.array(deleted_since(conn, rt.module.api_name, since), dtype=np.int64)
     if len(gone):
         keep = ~np.isin(module.ids, gone)
-        module.ids = module.ids[keep]
+        module.ids, module.versions = module.ids[keep], module.versions[keep]
         for holder in module.holders.values():
             holder.take(keep)
-    changed = read(conn, rt, [_field_of(rt, name) for name in module.holders], since)
-    if len(changed.ids):
-        _apply(module, changed)
+    # Which records changed: their versions first (a narrow read), then only those records'
+    # fields — after a mass import, runs in the overlap window do not re-read everything.
+    recent = read(conn, rt, [], modified_since=since)
+    at = np.searchsorted(module.ids, recent.ids)
+    inside = at < len(module.ids)
+    same = np.zeros(len(recent.ids), dtype=bool)
+    same[inside] = (module.ids[at[inside]] == recent.ids[inside]) & (
+        module.versions[at[inside]] == recent.versions[inside]
+    )
+    stale_ids = recent.ids[~same]
+    if len(stale_ids):
+        names = [_field_of(rt, name) for name in module.holders]
+        _apply(module, read(conn, rt, names, ids=stale_ids.tolist()))
     count = conn.execute(sa.select(sa.func.count()).select_from(rt.table)).scalar_one()
     if count != len(module.ids):
         _reload(conn, rt, module, fields, now)
@@ -227,6 +240,7 @@ def _reload(
     snapshot = read(conn, rt, fields)
     module.table = rt.table.name
     module.ids = snapshot.ids
+    module.versions = snapshot.versions
     module.holders = {}
     module.shapes = {}
     _fill(module, fields, snapshot)
@@ -257,17 +271,22 @@ def _apply(module: ModuleColumns, changed: Snapshot) -> None:
     known = np.zeros(len(changed.ids), dtype=bool)
     known[inside] = module.ids[at[inside]] == changed.ids[inside]
     rows = at[known]
+    known_positions = np.nonzero(known)[0].tolist()
     fresh = np.nonzero(~known)[0]
+    if len(rows):
+        module.versions = module.versions.copy()
+        module.versions[rows] = changed.versions[known]
     for name, holder in module.holders.items():
         raw = changed.raw[name]
         if len(rows):
-            holder.put(rows, [raw[i] for i in np.nonzero(known)[0].tolist()])
+            holder.put(rows, [raw[i] for i in known_positions])
         if len(fresh):
             holder.extend([raw[i] for i in fresh.tolist()])
     if len(fresh):
         ids = np.concatenate([module.ids, changed.ids[fresh]])
+        versions = np.concatenate([module.versions, changed.versions[fresh]])
         order = np.argsort(ids, kind="stable")
-        module.ids = ids[order]
+        module.ids, module.versions = ids[order], versions[order]
         if not np.array_equal(order, np.arange(len(ids))):
             for holder in module.holders.values():
                 holder.take(order)

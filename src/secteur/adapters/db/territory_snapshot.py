@@ -19,14 +19,16 @@ from secteur.adapters.db import tables as t
 from secteur.adapters.db.records_schema import RecordTable
 from secteur.domain.fields import Field
 
-# Rows fetched per round trip.
+# Rows fetched per round trip, and ids named per statement.
 FETCH = 50_000
+CHUNK = 5_000
 
 
 @dataclass(frozen=True)
 class Snapshot:
     ids: np.ndarray  # int64, ascending
     raw: dict[str, list[Any]]  # api name → the column as the database returned it
+    versions: np.ndarray  # int64: each record's `version`, bumped by every update
 
 
 def _source_column(f: Field) -> str:
@@ -37,44 +39,57 @@ def read(
     conn: sa.Connection,
     rt: RecordTable,
     fields: Sequence[Field],
+    *,
     modified_since: datetime | None = None,
+    ids: Sequence[int] | None = None,
 ) -> Snapshot:
-    """The records' ids and the given fields' stored values, in id order: every record, or
-    those modified since an instant (through the `modified_time` index)."""
+    """Records' ids, versions and the given fields' stored values, in id order: every record,
+    those modified since an instant (through the `modified_time` index), or those named."""
     quote = conn.dialect.identifier_preparer.quote
-    columns = ["id", *(_source_column(f) for f in fields)]
-    where = ""
-    params: tuple[Any, ...] = ()
-    if modified_since is not None:
-        marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        where = f" WHERE modified_time >= {marker}"
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    columns = ["id", "version", *(_source_column(f) for f in fields)]
+    select = f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(rt.table.name)}"
+    queries: list[tuple[str, tuple[Any, ...]]]
+    if ids is not None:
+        wanted = sorted(ids)
+        queries = [
+            (
+                f"{select} WHERE id IN ({', '.join([marker] * len(chunk))}) ORDER BY id",
+                tuple(chunk),
+            )
+            for chunk in (wanted[i : i + CHUNK] for i in range(0, len(wanted), CHUNK))
+        ]
+    elif modified_since is not None:
         stamp = modified_since.astimezone(UTC)
-        params = (
-            (stamp.strftime("%Y-%m-%d %H:%M:%S.%f"),) if conn.dialect.name == "sqlite" else (stamp,)
+        param: Any = (
+            stamp.strftime("%Y-%m-%d %H:%M:%S.%f") if conn.dialect.name == "sqlite" else stamp
         )
-    sql = (
-        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(rt.table.name)}"
-        f"{where} ORDER BY id"
-    )
+        queries = [(f"{select} WHERE modified_time >= {marker} ORDER BY id", (param,))]
+    else:
+        queries = [(f"{select} ORDER BY id", ())]
     driver = conn.connection.driver_connection
     assert driver is not None
+    chunks: list[list[tuple[Any, ...]]] = []
     cursor = driver.cursor()
     try:
-        cursor.execute(sql, params)
-        chunks: list[list[tuple[Any, ...]]] = []
-        while True:
-            rows = cursor.fetchmany(FETCH)
-            if not rows:
-                break
-            chunks.append(rows)
+        for sql, params in queries:
+            cursor.execute(sql, params)
+            while True:
+                rows = cursor.fetchmany(FETCH)
+                if not rows:
+                    break
+                chunks.append(rows)
     finally:
         cursor.close()
     transposed: list[list[Any]] = [[] for _ in columns]
     for rows in chunks:
         for position, values in enumerate(zip(*rows, strict=True)):
             transposed[position].extend(values)
-    ids = np.array(transposed[0], dtype=np.int64)
-    return Snapshot(ids, {f.api_name: transposed[i + 1] for i, f in enumerate(fields)})
+    return Snapshot(
+        np.array(transposed[0], dtype=np.int64),
+        {f.api_name: transposed[i + 2] for i, f in enumerate(fields)},
+        np.array(transposed[1], dtype=np.int64),
+    )
 
 
 @dataclass(frozen=True)
