@@ -182,10 +182,6 @@ class ResidentColumns:
             _refresh(conn, rt, module, fields, now)
             return module.ids, module.columns(fields)
 
-    def forget(self) -> None:
-        with self._lock:
-            self._modules.clear()
-
 
 def _refresh(
     conn: sa.Connection, rt: RecordTable, module: ModuleColumns, fields: list[Field], now: datetime

@@ -64,16 +64,6 @@ def load_territories(conn: sa.Connection) -> list[Territory]:
     return [_territory(row) for row in rows]
 
 
-def archived_names(conn: sa.Connection, ids: Iterable[int]) -> dict[int, str]:
-    wanted = list(ids)
-    if not wanted:
-        return {}
-    rows = conn.execute(
-        sa.select(t.territories.c.id, t.territories.c.name).where(t.territories.c.id.in_(wanted))
-    )
-    return {r.id: r.name for r in rows}
-
-
 def insert_territory(conn: sa.Connection, values: Mapping[str, Any]) -> int:
     result = conn.execute(t.territories.insert().values(**values))
     key = result.inserted_primary_key
@@ -210,12 +200,6 @@ def remove(conn: sa.Connection, record_id: int, territory_ids: Sequence[int]) ->
     conn.execute(
         rt.delete().where(rt.c.record_id == record_id, rt.c.territory_id.in_(territory_ids))
     )
-
-
-def forget_records(conn: sa.Connection, record_ids: Sequence[int]) -> None:
-    rt = t.record_territories
-    for start in range(0, len(record_ids), CHUNK):
-        conn.execute(rt.delete().where(rt.c.record_id.in_(record_ids[start : start + CHUNK])))
 
 
 def records_in(conn: sa.Connection, territory_id: int) -> list[tuple[int, str, bool]]:

@@ -96,10 +96,6 @@ class CompiledRules:
                 walker = self._walker
         return walker(record)
 
-    @property
-    def has_rules(self) -> bool:
-        return bool(self.plans)
-
     def matches(self, territory_id: int, record: Record) -> bool | None:
         """The territory's own rule on `record`; None when it has none (pass-through)."""
         predicate = self.predicates.get(territory_id)
