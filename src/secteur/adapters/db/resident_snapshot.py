@@ -19,7 +19,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from secteur.adapters.db.records_schema import RecordTable
-from secteur.adapters.db.territory_snapshot import Snapshot, deleted_since, read
+from secteur.adapters.db.territory_snapshot import Snapshot, deleted_since, read, utc_text
 from secteur.domain.criteria.evaluate import FLOAT_TYPES
 from secteur.domain.fields import Field, Kind
 from secteur.domain.territories.bulk import BoolColumn, Column, Columns, NumberColumn, TextColumn
@@ -94,9 +94,7 @@ class _Values:
             ]
             return np.array(days, dtype="datetime64[D]"), empty
         if f.kind is Kind.DATETIME:
-            from secteur.adapters.db.territory_snapshot import _utc_text
-
-            instants = [None if v is None else _utc_text(v) for v in raw]
+            instants = [None if v is None else utc_text(v) for v in raw]
             return np.array(instants, dtype="datetime64[us]"), empty
         zero = 0.0 if f.data_type in FLOAT_TYPES else 0
         dtype = np.float64 if f.data_type in FLOAT_TYPES else np.int64

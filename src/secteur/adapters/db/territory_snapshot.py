@@ -178,7 +178,7 @@ def deleted_since(conn: sa.Connection, module: str, since: datetime) -> list[int
     ]
 
 
-def _utc_text(value: Any) -> str:
+def utc_text(value: Any) -> str:
     """SQLite stores naive UTC text; PostgreSQL hands back aware datetimes."""
     if isinstance(value, str):
         return str(value).replace(" ", "T")
