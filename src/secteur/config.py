@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     # Largest request body accepted, in bytes.
     max_body_bytes: int = 8 * 1024 * 1024
     access_token_ttl_seconds: int = 3600
+    # Web sessions end after this long without a request, and at the latest after the maximum.
+    session_idle_minutes: int = Field(default=12 * 60, ge=1)
+    session_max_hours: int = Field(default=7 * 24, ge=1)
+    # Session cookies carry `Secure` when the request came over HTTPS; set true behind a
+    # TLS-terminating proxy that forwards plain HTTP.
+    cookie_secure: bool = False
 
     @classmethod
     def settings_customise_sources(

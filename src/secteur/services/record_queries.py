@@ -17,15 +17,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from secteur.adapters.db import records_repo
+from secteur.adapters.db import audit_repo, records_repo
 from secteur.adapters.db import tables as t
 from secteur.adapters.db.criteria_sql import compile_sql
 from secteur.adapters.db.records_schema import RecordTable
 from secteur.adapters.db.sqlfunc import contains
 from secteur.domain.actor import Actor
+from secteur.domain.audit import AuditEvent
 from secteur.domain.criteria import (
     CriteriaError,
     EvalContext,
+    parse_criteria,
     parse_search_string,
     validate_criteria,
 )
@@ -347,6 +349,20 @@ def search_condition(
     return (sa.or_(*parts) if parts else sa.false()), fingerprint
 
 
+def criteria_condition(
+    tx: Tx, actor: Actor, module: Module, criteria: object
+) -> sa.ColumnElement[bool]:
+    """The SQL condition of a criteria tree (JSON form), validated against the module."""
+    try:
+        tree = validate_criteria(parse_criteria(criteria, json_path="$.criteria"), module)
+    except CriteriaError as exc:
+        first = exc.problems[0]
+        raise ServiceError(
+            "INVALID_QUERY", first.message, {"reason": first.message, **first.details}
+        ) from exc
+    return compile_sql(tree, tx.state.table(module), eval_context(tx, actor))
+
+
 def _contains(column: sa.ColumnElement[Any], needle: str) -> sa.ColumnElement[bool]:
     return sa.and_(column.is_not(None), contains(column, needle))
 
@@ -450,3 +466,37 @@ def deleted_records(
 
 def records_by_ids(tx: Tx, module: Module, ids: Sequence[int]) -> dict[int, StoredRecord]:
     return records_repo.fetch(tx.conn, tx.state.table(module), ids)
+
+
+# --- audit timeline -----------------------------------------------------------------------
+
+
+def timeline(tx: Tx, actor: Actor, module: Module, record_id: int) -> list[AuditEvent]:
+    """The changes of a record the actor may see, newest first."""
+    access.require_module(actor, module, Operation.VIEW)
+    rt = tx.state.table(module)
+    if not records_repo.fetch(tx.conn, rt, [record_id], access.visible(tx, actor, rt)):
+        raise NotFound()
+    return audit_repo.timeline(tx.conn, "record", record_id, module.api_name)
+
+
+def recent_activity(tx: Tx, actor: Actor, limit: int = 12) -> list[AuditEvent]:
+    """The latest record changes the actor may see, across the modules they can view.
+
+    Reads a bounded window of recent events and keeps those on visible records, so a
+    busy org costs the same as a quiet one.
+    """
+    events = audit_repo.recent(tx.conn, "record", limit * 8)
+    by_module: dict[str, set[int]] = {}
+    for e in events:
+        if e.module:
+            by_module.setdefault(e.module, set()).add(e.entity_id)
+    seen: set[tuple[str, int]] = set()
+    for name, ids in by_module.items():
+        module = tx.state.module(name)
+        if module is None or not actor.may(module.api_name, Operation.VIEW):
+            continue
+        rt = tx.state.table(module)
+        visible = records_repo.fetch(tx.conn, rt, sorted(ids), access.visible(tx, actor, rt))
+        seen.update((name, i) for i in visible)
+    return [e for e in events if (e.module or "", e.entity_id) in seen][:limit]

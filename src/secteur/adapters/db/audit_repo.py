@@ -52,20 +52,32 @@ def timeline(
     )
     if module is not None:
         query = query.where(t.audit_events.c.module == module)
-    return [
-        AuditEvent(
-            at=r.at,
-            actor_id=r.actor_id,
-            entity=r.entity,
-            entity_id=r.entity_id,
-            action=r.action,
-            source=r.source,
-            module=r.module,
-            before=r.before,
-            after=r.after,
-        )
-        for r in conn.execute(query)
-    ]
+    return [_event(r) for r in conn.execute(query)]
+
+
+def recent(conn: sa.Connection, entity: str, limit: int) -> list[AuditEvent]:
+    """The newest events of a kind of entity (every record, every user…), newest first."""
+    query = (
+        sa.select(t.audit_events)
+        .where(t.audit_events.c.entity == entity)
+        .order_by(t.audit_events.c.id.desc())
+        .limit(limit)
+    )
+    return [_event(r) for r in conn.execute(query)]
+
+
+def _event(r: sa.Row[Any]) -> AuditEvent:
+    return AuditEvent(
+        at=r.at,
+        actor_id=r.actor_id,
+        entity=r.entity,
+        entity_id=r.entity_id,
+        action=r.action,
+        source=r.source,
+        module=r.module,
+        before=r.before,
+        after=r.after,
+    )
 
 
 def enqueue(

@@ -299,3 +299,36 @@ jobs = _table(
     sa.Column("last_error", sa.String(2000), nullable=True),
     sa.Index("ix_jobs_pending", "status", "kind"),
 )
+
+# Web sessions (ADR 0010): the cookie holds a random token; only its digest is stored.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    ref("user_id", "users.id", nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_time", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Failed sign-ins by e-mail and by client address, for throttling across processes.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("key", sa.String(250), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_login_failures_key_at", "key", "at"),
+)
+
+# One-time links to set a password (users created through the API, the CLI or the admin page).
+password_links = sa.Table(
+    "password_links",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    ref("user_id", "users.id", nullable=False, index=True),
+    sa.Column("created_by", sa.BigInteger, nullable=True),
+    sa.Column("created_time", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime, nullable=True),
+)

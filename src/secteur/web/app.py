@@ -1,0 +1,29 @@
+"""Mounting the web UI on the application that serves the API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from secteur.web.deps import error_page
+from secteur.web.pages import auth, home, records
+from secteur.web.render import STATIC
+
+# Paths that belong to the API (Zoho JSON errors); everything else is a page (HTML errors).
+API_PREFIXES = ("/crm/", "/oauth/", "/openapi.json", "/docs", "/redoc")
+
+
+def is_page_path(path: str) -> bool:
+    return not path.startswith(API_PREFIXES)
+
+
+def not_found_page(request: Request) -> Response:
+    return error_page(request, 404, "Not found", "This page does not exist, or you may not see it.")
+
+
+def install(api: FastAPI) -> None:
+    api.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in (auth.router, home.router, records.router):
+        api.include_router(router)

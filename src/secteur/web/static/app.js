@@ -1,0 +1,111 @@
+// Secteur's few behaviours that htmx does not cover: lookup pickers, filter rows, column
+// chooser, auto-submitting selects. No inline scripts anywhere (the CSP forbids them).
+(function () {
+  "use strict";
+
+  function debounce(fn, ms) {
+    let timer = null;
+    return function () {
+      const args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(null, args); }, ms);
+    };
+  }
+
+  // Lookup picker: a search box over a hidden id input; options come from /m/<Module>/lookup.
+  function initLookup(box) {
+    if (box.dataset.ready) return;
+    box.dataset.ready = "1";
+    const hidden = box.querySelector("input[type=hidden]");
+    const search = box.querySelector(".lookup-search");
+    const list = box.querySelector(".lookup-options");
+    const load = debounce(function () {
+      fetch(box.dataset.lookup + "?q=" + encodeURIComponent(search.value), { credentials: "same-origin" })
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          list.innerHTML = html;
+          list.hidden = false;
+          search.setAttribute("aria-expanded", "true");
+        });
+    }, 200);
+    search.addEventListener("input", function () {
+      if (search.value.trim() === "") { hidden.value = ""; hidden.dispatchEvent(new Event("change", { bubbles: true })); }
+      load();
+    });
+    search.addEventListener("focus", load);
+    search.addEventListener("keydown", function (e) {
+      if (e.key === "ArrowDown") { const first = list.querySelector(".option"); if (first) { e.preventDefault(); first.focus(); } }
+      if (e.key === "Escape") { list.hidden = true; }
+    });
+    list.addEventListener("keydown", function (e) {
+      const current = document.activeElement;
+      if (!current || !current.classList.contains("option")) return;
+      const items = Array.from(list.querySelectorAll(".option"));
+      const at = items.indexOf(current);
+      if (e.key === "ArrowDown" && at < items.length - 1) { e.preventDefault(); items[at + 1].focus(); }
+      if (e.key === "ArrowUp") { e.preventDefault(); (at > 0 ? items[at - 1] : search).focus(); }
+      if (e.key === "Escape") { list.hidden = true; search.focus(); }
+    });
+    list.addEventListener("click", function (e) {
+      const option = e.target.closest(".option");
+      if (!option) return;
+      hidden.value = option.dataset.id;
+      search.value = option.dataset.name;
+      list.hidden = true;
+      search.setAttribute("aria-expanded", "false");
+      hidden.dispatchEvent(new Event("change", { bubbles: true }));
+      search.focus();
+    });
+    document.addEventListener("click", function (e) { if (!box.contains(e.target)) list.hidden = true; });
+  }
+
+  function initAll(root) {
+    root.querySelectorAll(".lookup").forEach(initLookup);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { initAll(document); });
+  document.addEventListener("htmx:afterSwap", function (e) { initAll(e.target.parentNode || document); });
+
+  document.addEventListener("click", function (e) {
+    const remove = e.target.closest("[data-remove-row]");
+    if (remove) {
+      const form = remove.closest("form");
+      const rows = form.querySelectorAll(".filter-row");
+      const row = remove.closest(".filter-row");
+      if (rows.length > 1) { row.remove(); } else { row.querySelectorAll("input, select").forEach(function (el) { el.value = ""; }); }
+      form.dispatchEvent(new Event("filter-changed"));
+      return;
+    }
+    const add = e.target.closest("[data-add-row]");
+    if (add) {
+      const form = add.closest("form");
+      const used = Array.from(form.querySelectorAll(".filter-row")).map(function (r) { return parseInt(r.id.replace("filter-row-", ""), 10); });
+      const next = used.length ? Math.max.apply(null, used) + 1 : 0;
+      if (next >= 25) return;
+      fetch(add.dataset.addRow + "?i=" + next, { credentials: "same-origin" })
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          const holder = document.createElement("div");
+          holder.innerHTML = html;
+          const row = holder.firstElementChild;
+          form.querySelector("#filter-rows").appendChild(row);
+          if (window.htmx) window.htmx.process(row);
+          initAll(row);
+          const select = row.querySelector("select");
+          if (select) select.focus();
+        });
+    }
+  });
+
+  // Column chooser: the checked boxes become one `cols` parameter, in the order shown.
+  document.addEventListener("submit", function (e) {
+    const form = e.target;
+    if (!form.matches("[data-columns]")) return;
+    const chosen = Array.from(form.querySelectorAll(".checks input:checked")).map(function (c) { return c.value; });
+    form.querySelector("input[name=cols]").value = chosen.join(",");
+  });
+
+  document.addEventListener("change", function (e) {
+    if (e.target.matches("select[data-autosubmit]")) e.target.form.submit();
+  });
+})();
