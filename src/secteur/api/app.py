@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from secteur import __version__
-from secteur.api import responses
+from secteur.api import openapi, responses
 from secteur.api.routers import metadata, oauth, org, profiles, records, roles, territories, users
 from secteur.services.app import Secteur
 from secteur.services.errors import ServiceError
@@ -126,8 +126,15 @@ class ShieldErrors:
             await response(scope, receive, send)
 
 
+class SecteurAPI(FastAPI):
+    """FastAPI with the document finished by `openapi.document` (Zoho's answers, no 422)."""
+
+    def openapi(self) -> dict[str, Any]:
+        return openapi.document(super().openapi())
+
+
 def create_app(secteur: Secteur) -> FastAPI:
-    api = FastAPI(
+    api = SecteurAPI(
         title="Secteur",
         version=__version__,
         description="Sales-process engine with a Zoho CRM v8 compatible REST API.",

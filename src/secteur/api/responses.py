@@ -6,13 +6,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from secteur.services.errors import ServiceError
 
 
-class ZohoJSON(Response):
-    media_type = "application/json"
+class ZohoJSON(JSONResponse):
+    """Compact UTF-8 JSON (a `JSONResponse`, so that the OpenAPI document knows it is JSON)."""
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

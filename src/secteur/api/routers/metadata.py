@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
 from secteur.adapters.db import metadata_repo
-from secteur.api import responses
+from secteur.api import openapi, responses
 from secteur.api.batch import batch_response, run_items
 from secteur.api.body import envelope_doc, envelope_list, json_body
 from secteur.api.deps import CallerDep, require_scope
@@ -27,7 +27,7 @@ from secteur.services.errors import item_failure
 from secteur.services.record_queries import related_lists
 from secteur.services.records import module_or_error
 
-router = APIRouter(tags=["Metadata"])
+router = APIRouter(tags=["Metadata"], responses=openapi.ERRORS)
 
 ModuleParam = Annotated[str, Query(description="Module API name, e.g. Accounts")]
 
@@ -104,7 +104,7 @@ def _scope(actor: Actor, resource: str, access: Access) -> None:
     require_scope(actor, Category.SETTINGS, resource, access)
 
 
-@router.get("/crm/v8/settings/modules", summary="List modules")
+@router.get("/crm/v8/settings/modules", responses=openapi.found("modules"), summary="List modules")
 def list_modules(caller: CallerDep) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, "modules", Access.READ)
@@ -121,7 +121,11 @@ def _module_by_name_or_id(tx: Tx, key: str) -> Module:
     return module_or_error(tx, key)
 
 
-@router.get("/crm/v8/settings/modules/{api_name}", summary="Get a module by API name or id")
+@router.get(
+    "/crm/v8/settings/modules/{api_name}",
+    responses=openapi.found("modules"),
+    summary="Get a module by API name or id",
+)
 def get_module(caller: CallerDep, api_name: str) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, "modules", Access.READ)
@@ -134,7 +138,11 @@ def get_module(caller: CallerDep, api_name: str) -> Response:
         return responses.ok({"modules": [body]})
 
 
-@router.get("/crm/v8/settings/fields", summary="List the fields of a module")
+@router.get(
+    "/crm/v8/settings/fields",
+    responses=openapi.found("fields"),
+    summary="List the fields of a module",
+)
 def list_fields(caller: CallerDep, module: ModuleParam) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, "fields", Access.READ)
@@ -142,7 +150,9 @@ def list_fields(caller: CallerDep, module: ModuleParam) -> Response:
         return responses.ok({"fields": [field_json(tx, found, f) for f in found.fields]})
 
 
-@router.get("/crm/v8/settings/fields/{field_id}", summary="Get a field")
+@router.get(
+    "/crm/v8/settings/fields/{field_id}", responses=openapi.found("fields"), summary="Get a field"
+)
 def get_field(caller: CallerDep, field_id: int, module: ModuleParam) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, "fields", Access.READ)
@@ -155,6 +165,8 @@ def get_field(caller: CallerDep, field_id: int, module: ModuleParam) -> Response
 
 @router.post(
     "/crm/v8/settings/fields",
+    responses=openapi.batch("fields", 201),
+    status_code=201,
     summary="Create custom fields",
     openapi_extra=envelope_doc("fields", 10),
 )
@@ -175,11 +187,13 @@ async def create_fields(caller: CallerDep, request: Request, module: ModuleParam
 
 @router.patch(
     "/crm/v8/settings/fields",
+    responses=openapi.batch("fields"),
     summary="Update fields (each item with its id)",
     openapi_extra=envelope_doc("fields", 100),
 )
 @router.put(
     "/crm/v8/settings/fields",
+    responses=openapi.batch("fields"),
     summary="Update fields (each item with its id)",
     openapi_extra=envelope_doc("fields", 100),
 )
@@ -216,11 +230,13 @@ async def update_fields(caller: CallerDep, request: Request, module: ModuleParam
 # The Zoho SDK updates fields with PATCH; PUT is kept for clients that use it.
 @router.patch(
     "/crm/v8/settings/fields/{field_id}",
+    responses=openapi.batch("fields"),
     summary="Update a field (label, picklists)",
     openapi_extra=envelope_doc("fields", 1),
 )
 @router.put(
     "/crm/v8/settings/fields/{field_id}",
+    responses=openapi.batch("fields"),
     summary="Update a field (label, picklists)",
     openapi_extra=envelope_doc("fields", 1),
 )
@@ -281,7 +297,11 @@ def _layout_json(tx: Tx, module: Module, layout_id: int, name: str) -> dict[str,
     }
 
 
-@router.get("/crm/v8/settings/layouts", summary="List the layouts of a module")
+@router.get(
+    "/crm/v8/settings/layouts",
+    responses=openapi.found("layouts"),
+    summary="List the layouts of a module",
+)
 def list_layouts(caller: CallerDep, module: ModuleParam) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, "layouts", Access.READ)
@@ -290,7 +310,11 @@ def list_layouts(caller: CallerDep, module: ModuleParam) -> Response:
         return responses.ok({"layouts": [_layout_json(tx, found, i, n) for i, n in layouts]})
 
 
-@router.get("/crm/v8/settings/layouts/{layout_id}", summary="Get a layout")
+@router.get(
+    "/crm/v8/settings/layouts/{layout_id}",
+    responses=openapi.found("layouts"),
+    summary="Get a layout",
+)
 def get_layout(caller: CallerDep, layout_id: int, module: ModuleParam) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, "layouts", Access.READ)
@@ -318,7 +342,11 @@ def _related_json(tx: Tx, parent: Module, index: int, rl: Any) -> dict[str, Any]
     }
 
 
-@router.get("/crm/v8/settings/related_lists", summary="Related lists of a module")
+@router.get(
+    "/crm/v8/settings/related_lists",
+    responses=openapi.found("related_lists"),
+    summary="Related lists of a module",
+)
 def list_related_lists(caller: CallerDep, module: ModuleParam) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, "related_lists", Access.READ)

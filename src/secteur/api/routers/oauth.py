@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from secteur.api import responses
+from secteur.api import openapi, responses
 from secteur.api.deps import AppDep
 from secteur.services import auth
 from secteur.services.errors import ServiceError
@@ -31,9 +31,33 @@ def _oauth_error(code: str) -> Response:
     return responses.ok({"error": code}, status=400)
 
 
+_TOKEN = {
+    "type": "object",
+    "required": ["access_token", "scope", "token_type", "expires_in"],
+    "properties": {
+        "access_token": {"type": "string"},
+        "refresh_token": {"type": "string"},
+        "scope": {"type": "string"},
+        "token_type": {"type": "string", "enum": ["Bearer"]},
+        "expires_in": {"type": "integer"},
+    },
+}
+_OAUTH_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string", "examples": ["invalid_client"]}},
+}
+_REVOKED = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"type": "string", "enum": ["success"]}},
+}
+
+
 @router.post(
     "/oauth/v2/token",
     summary="Issue an access token (refresh_token or authorization_code grant)",
+    responses=openapi.oauth(_TOKEN, _OAUTH_ERROR),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -88,6 +112,7 @@ async def token(request: Request, app: AppDep) -> Response:
 @router.post(
     "/oauth/v2/token/revoke",
     summary="Revoke a refresh or access token",
+    responses=openapi.oauth(_REVOKED, openapi.ERROR),
     openapi_extra={
         "requestBody": {
             "content": {

@@ -5,17 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from secteur.api import responses
+from secteur.api import openapi, responses
 from secteur.api.deps import CallerDep, require_scope
 from secteur.api.wire import etag, user_ref, when
 from secteur.domain.scopes import Access, Category
 
-router = APIRouter(tags=["Org"])
+router = APIRouter(tags=["Org"], responses=openapi.ERRORS)
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹", "CHF": "CHF"}
 
 
-@router.get("/crm/v8/org", summary="The organisation")
+@router.get("/crm/v8/org", responses=openapi.found("org"), summary="The organisation")
 def get_org(caller: CallerDep) -> Response:
     with caller.read() as (tx, actor):
         require_scope(actor, Category.ORG, None, Access.READ)

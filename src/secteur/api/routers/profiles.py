@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from secteur.api import responses
+from secteur.api import openapi, responses
 from secteur.api.batch import batch_response, run_items
 from secteur.api.body import envelope_doc, envelope_list, json_body
 from secteur.api.deps import CallerDep, require_scope
@@ -17,7 +17,7 @@ from secteur.domain.scopes import Access, Category
 from secteur.services import profiles as service
 from secteur.services.app import Tx
 
-router = APIRouter(tags=["Profiles"])
+router = APIRouter(tags=["Profiles"], responses=openapi.ERRORS)
 
 
 def profile_json(tx: Tx, profile: Profile, *, details: bool) -> dict[str, Any]:
@@ -41,7 +41,9 @@ def _scope(actor: Any, access: Access) -> None:
     require_scope(actor, Category.SETTINGS, "profiles", access)
 
 
-@router.get("/crm/v8/settings/profiles", summary="List profiles")
+@router.get(
+    "/crm/v8/settings/profiles", responses=openapi.listing("profiles"), summary="List profiles"
+)
 def list_profiles(caller: CallerDep) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, Access.READ)
@@ -54,7 +56,11 @@ def list_profiles(caller: CallerDep) -> Response:
         )
 
 
-@router.get("/crm/v8/settings/profiles/{profile_id}", summary="Get a profile with its permissions")
+@router.get(
+    "/crm/v8/settings/profiles/{profile_id}",
+    responses=openapi.found("profiles"),
+    summary="Get a profile with its permissions",
+)
 def get_profile(caller: CallerDep, profile_id: int) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, Access.READ)
@@ -67,6 +73,8 @@ def get_profile(caller: CallerDep, profile_id: int) -> Response:
 
 @router.post(
     "/crm/v8/settings/profiles/{profile_id}/actions/clone",
+    responses=openapi.batch("profiles", 201),
+    status_code=201,
     summary="Clone a profile",
     openapi_extra=envelope_doc("profiles", 1),
 )
@@ -87,6 +95,7 @@ async def clone_profile(caller: CallerDep, request: Request, profile_id: int) ->
 
 @router.put(
     "/crm/v8/settings/profiles/{profile_id}",
+    responses=openapi.batch("profiles"),
     summary="Update a profile (partial)",
     openapi_extra=envelope_doc("profiles", 1),
 )
@@ -110,7 +119,11 @@ async def update_profile(
     return batch_response("profiles", results, 200)
 
 
-@router.delete("/crm/v8/settings/profiles/{profile_id}", summary="Delete a custom profile")
+@router.delete(
+    "/crm/v8/settings/profiles/{profile_id}",
+    responses=openapi.deleted("profiles"),
+    summary="Delete a custom profile",
+)
 def delete_profile(
     caller: CallerDep, profile_id: int, transfer_to: Annotated[int | None, Query()] = None
 ) -> Response:

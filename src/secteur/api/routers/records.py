@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from secteur.api import responses
+from secteur.api import openapi, responses
 from secteur.api.body import envelope_doc, envelope_list, parse_json
 from secteur.api.deps import Caller, CallerDep
 from secteur.api.wire import Names, etag, parse_if_match, record_json, user_ref, when
@@ -26,7 +26,7 @@ from secteur.services import territories, territory_assignment
 from secteur.services.app import Tx
 from secteur.services.errors import NotFound, ServiceError
 
-router = APIRouter(tags=["Records"])
+router = APIRouter(tags=["Records"], responses=openapi.ERRORS)
 
 MAX_ID = 2**63 - 1
 _RECORD_BODY = envelope_doc(
@@ -39,6 +39,17 @@ _RECORD_BODY = envelope_doc(
 FieldsParam = Annotated[str | None, Query(description="Comma-separated field API names")]
 PageParam = Annotated[int, Query(ge=1, le=10_000)]
 PerPageParam = Annotated[int, Query(ge=1, le=200)]
+
+
+def any_case(*words: str) -> str:
+    """A pattern for one of `words` in any letter case, spelt without an inline flag: the
+    OpenAPI document's patterns are ECMA-262 regular expressions, which have none."""
+    spelt = ("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in w) for w in words)
+    return f"^({'|'.join(spelt)})$"
+
+
+SortOrderParam = Annotated[str, Query(pattern=any_case("asc", "desc"))]
+ApprovedParam = Annotated[str, Query(pattern=any_case("true", "false", "both"))]
 
 
 def _is_id(text: str) -> bool:
@@ -169,18 +180,20 @@ def _page_response(
     )
 
 
-@router.get("/crm/v8/{module}", summary="List records")
+@router.get(
+    "/crm/v8/{module}", responses=openapi.listing("data", not_modified=True), summary="List records"
+)
 def list_records(
     caller: CallerDep,
     module: str,
     fields: FieldsParam = None,
     ids: Annotated[str | None, Query()] = None,
     sort_by: Annotated[str, Query()] = "id",
-    sort_order: Annotated[str, Query(pattern="^(?i)(asc|desc)$")] = "asc",
+    sort_order: SortOrderParam = "asc",
     page: PageParam = 1,
     per_page: PerPageParam = 200,
     page_token: Annotated[str | None, Query(max_length=2000)] = None,
-    approved: Annotated[str, Query(pattern="^(?i)(true|false|both)$")] = "true",
+    approved: ApprovedParam = "true",
     territory_id: Annotated[str | None, Query()] = None,
     include_child: Annotated[bool, Query()] = False,
     if_modified_since: Annotated[str | None, Header()] = None,
@@ -311,13 +324,20 @@ def _duplicate_fields(body: dict[str, Any]) -> list[str] | None:
     return fields
 
 
-@router.post("/crm/v8/{module}", summary="Insert records (≤ 100)", openapi_extra=_RECORD_BODY)
+@router.post(
+    "/crm/v8/{module}",
+    responses=openapi.batch("data", 201),
+    status_code=201,
+    summary="Insert records (≤ 100)",
+    openapi_extra=_RECORD_BODY,
+)
 async def insert_records(caller: CallerDep, request: Request, module: str) -> Response:
     return await _write(caller, request, module, service.Mode.INSERT, 201)
 
 
 @router.put(
     "/crm/v8/{module}",
+    responses=openapi.batch("data"),
     summary="Update records (≤ 100, each with its id)",
     openapi_extra=_RECORD_BODY,
 )
@@ -327,6 +347,8 @@ async def update_records(caller: CallerDep, request: Request, module: str) -> Re
 
 @router.post(
     "/crm/v8/{module}/upsert",
+    responses=openapi.batch("data", 201),
+    status_code=201,
     summary="Insert or update records by duplicate check",
     openapi_extra=_RECORD_BODY,
 )
@@ -334,7 +356,9 @@ async def upsert_records(caller: CallerDep, request: Request, module: str) -> Re
     return await _write(caller, request, module, service.Mode.UPSERT, 201)
 
 
-@router.delete("/crm/v8/{module}", summary="Delete records (≤ 100 ids)")
+@router.delete(
+    "/crm/v8/{module}", responses=openapi.batch("data"), summary="Delete records (≤ 100 ids)"
+)
 def delete_records(
     caller: CallerDep, module: str, ids: Annotated[str | None, Query()] = None
 ) -> Response:
@@ -360,7 +384,11 @@ def delete_records(
         )
 
 
-@router.get("/crm/v8/{module}/search", summary="Search records by criteria, email, phone or word")
+@router.get(
+    "/crm/v8/{module}/search",
+    responses=openapi.listing("data"),
+    summary="Search records by criteria, email, phone or word",
+)
 def search_records(
     caller: CallerDep,
     module: str,
@@ -371,7 +399,7 @@ def search_records(
     fields: FieldsParam = None,
     page: PageParam = 1,
     per_page: PerPageParam = 200,
-    approved: Annotated[str, Query(pattern="^(?i)(true|false|both)$")] = "true",
+    approved: ApprovedParam = "true",
 ) -> Response:
     with caller.read() as (tx, actor):
         found = service.module_or_error(tx, module)
@@ -391,7 +419,11 @@ def search_records(
         )
 
 
-@router.get("/crm/v8/{module}/actions/count", summary="Count records (optionally matching)")
+@router.get(
+    "/crm/v8/{module}/actions/count",
+    responses=openapi.single("count", {"type": "integer"}),
+    summary="Count records (optionally matching)",
+)
 def count_records(
     caller: CallerDep,
     module: str,
@@ -410,11 +442,15 @@ def count_records(
         return responses.ok({"count": queries.count_records(tx, actor, found, condition)})
 
 
-@router.get("/crm/v8/{module}/deleted", summary="Deleted records (recycle bin)")
+@router.get(
+    "/crm/v8/{module}/deleted",
+    responses=openapi.listing("data"),
+    summary="Deleted records (recycle bin)",
+)
 def deleted_records(
     caller: CallerDep,
     module: str,
-    type: Annotated[str, Query(pattern="^(?i)(all|recycle|permanent)$")] = "all",
+    type: Annotated[str, Query(pattern=any_case("all", "recycle", "permanent"))] = "all",
     page: PageParam = 1,
     per_page: PerPageParam = 200,
 ) -> Response:
@@ -450,7 +486,7 @@ def deleted_records(
         )
 
 
-@router.get("/crm/v8/{module}/{record}", summary="Get a record")
+@router.get("/crm/v8/{module}/{record}", responses=openapi.found("data"), summary="Get a record")
 def get_record(caller: CallerDep, module: str, record: str, fields: FieldsParam = None) -> Response:
     with caller.read() as (tx, actor):
         found = service.module_or_error(tx, module)
@@ -462,7 +498,12 @@ def get_record(caller: CallerDep, module: str, record: str, fields: FieldsParam 
         )
 
 
-@router.put("/crm/v8/{module}/{record}", summary="Update a record", openapi_extra=_RECORD_BODY)
+@router.put(
+    "/crm/v8/{module}/{record}",
+    responses=openapi.batch("data"),
+    summary="Update a record",
+    openapi_extra=_RECORD_BODY,
+)
 async def update_record(
     caller: CallerDep,
     request: Request,
@@ -499,7 +540,9 @@ def _update_one_in_tx(
         return _write_response(tx, actor, results, 200)
 
 
-@router.delete("/crm/v8/{module}/{record}", summary="Delete a record")
+@router.delete(
+    "/crm/v8/{module}/{record}", responses=openapi.deleted("data"), summary="Delete a record"
+)
 def delete_record(
     caller: CallerDep, module: str, record: str, if_match: Annotated[str | None, Header()] = None
 ) -> Response:
@@ -516,7 +559,11 @@ def delete_record(
         return responses.ok({"data": [responses.success_item(result.message, result.details)]})
 
 
-@router.get("/crm/v8/{module}/{record}/{related}", summary="Related records (Accounts → Contacts…)")
+@router.get(
+    "/crm/v8/{module}/{record}/{related}",
+    responses=openapi.listing("data"),
+    summary="Related records (Accounts → Contacts…)",
+)
 def related_records(
     caller: CallerDep,
     module: str,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from secteur.api import responses
+from secteur.api import openapi, responses
 from secteur.api.batch import batch_response, run_items
 from secteur.api.body import envelope_doc, envelope_list, json_body
 from secteur.api.deps import CallerDep, require_scope
@@ -17,7 +17,7 @@ from secteur.domain.scopes import Access, Category
 from secteur.services import roles as service
 from secteur.services.errors import item_failure
 
-router = APIRouter(tags=["Roles"])
+router = APIRouter(tags=["Roles"], responses=openapi.ERRORS)
 MAX_ROLES_PER_CALL = 100
 
 
@@ -39,7 +39,7 @@ def _scope(actor: Any, access: Access) -> None:
     require_scope(actor, Category.SETTINGS, "roles", access)
 
 
-@router.get("/crm/v8/settings/roles", summary="List roles")
+@router.get("/crm/v8/settings/roles", responses=openapi.found("roles"), summary="List roles")
 def list_roles(caller: CallerDep) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, Access.READ)
@@ -48,7 +48,9 @@ def list_roles(caller: CallerDep) -> Response:
         return responses.ok({"roles": [role_json(directory, r) for r in roles]})
 
 
-@router.get("/crm/v8/settings/roles/{role_id}", summary="Get a role")
+@router.get(
+    "/crm/v8/settings/roles/{role_id}", responses=openapi.found("roles"), summary="Get a role"
+)
 def get_role(caller: CallerDep, role_id: int) -> Response:
     with caller.read() as (tx, actor):
         _scope(actor, Access.READ)
@@ -60,6 +62,8 @@ def get_role(caller: CallerDep, role_id: int) -> Response:
 
 @router.post(
     "/crm/v8/settings/roles",
+    responses=openapi.batch("roles", 201),
+    status_code=201,
     summary="Create roles",
     openapi_extra=envelope_doc("roles", MAX_ROLES_PER_CALL),
 )
@@ -80,6 +84,7 @@ async def create_roles(caller: CallerDep, request: Request) -> Response:
 
 @router.put(
     "/crm/v8/settings/roles",
+    responses=openapi.batch("roles"),
     summary="Update roles",
     openapi_extra=envelope_doc("roles", MAX_ROLES_PER_CALL),
 )
@@ -106,6 +111,7 @@ async def update_roles(caller: CallerDep, request: Request) -> Response:
 
 @router.put(
     "/crm/v8/settings/roles/{role_id}",
+    responses=openapi.batch("roles"),
     summary="Update a role",
     openapi_extra=envelope_doc("roles", 1),
 )
@@ -129,7 +135,11 @@ async def update_role(
     return batch_response("roles", results, 200)
 
 
-@router.delete("/crm/v8/settings/roles/{role_id}", summary="Delete a role, transferring its users")
+@router.delete(
+    "/crm/v8/settings/roles/{role_id}",
+    responses=openapi.deleted("roles"),
+    summary="Delete a role, transferring its users",
+)
 def delete_role(
     caller: CallerDep, role_id: int, transfer_to_id: Annotated[int | None, Query()] = None
 ) -> Response:

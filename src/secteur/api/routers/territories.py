@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from secteur.adapters.db import tables, territory_repo
-from secteur.api import responses
+from secteur.api import openapi, responses
 from secteur.api.body import envelope_doc, envelope_list, parse_json
 from secteur.api.deps import Caller, CallerDep, require_scope
 from secteur.api.routers.users import user_json
@@ -41,7 +41,7 @@ from secteur.services import users as users_service
 from secteur.services.app import Tx
 from secteur.services.errors import Conflict, NoPermission, NotFound, ServiceError, item_failure
 
-router = APIRouter(tags=["Territories"])
+router = APIRouter(tags=["Territories"], responses=openapi.ERRORS)
 
 SETTINGS = "/crm/v8/settings/territories"
 MAX_PER_CALL = 100
@@ -271,7 +271,9 @@ def _listing(
 # --- the tree: /settings/territories -------------------------------------------------------
 
 
-@router.get(SETTINGS, summary="List territories (tree order)")
+@router.get(
+    SETTINGS, responses=openapi.listing("territories"), summary="List territories (tree order)"
+)
 def list_territories(
     caller: CallerDep,
     include: Annotated[str | None, Query()] = None,
@@ -289,7 +291,11 @@ def list_territories(
         return _listing(tx, actor, tree, found, page, per_page, included)
 
 
-@router.get(SETTINGS + "/actions/associated_users_count", summary="Members per territory")
+@router.get(
+    SETTINGS + "/actions/associated_users_count",
+    responses=openapi.listing("associated_users_count"),
+    summary="Members per territory",
+)
 def associated_users_count(
     caller: CallerDep,
     page: Annotated[int, Query()] = 1,
@@ -321,7 +327,11 @@ def associated_users_count(
         )
 
 
-@router.get(SETTINGS + "/actions/scheduled_run_rule_jobs", summary="Status of a run-rules job")
+@router.get(
+    SETTINGS + "/actions/scheduled_run_rule_jobs",
+    responses=openapi.single("scheduled_run_rule_jobs", {"type": "object"}),
+    summary="Status of a run-rules job",
+)
 def scheduled_run_rule_jobs(
     caller: CallerDep, job_id: Annotated[str | None, Query()] = None
 ) -> Response:
@@ -367,6 +377,7 @@ def _day(text: str | None, name: str) -> date | None:
 
 @router.get(
     SETTINGS + "/actions/reports",
+    responses=openapi.single("territory_reports", {"type": "object"}),
     summary="Revenue, sales cycle and top performers by territory (TER-31)",
 )
 def territory_reports(
@@ -380,7 +391,9 @@ def territory_reports(
         return responses.ok({"territory_reports": reports.report(tx, actor, start, end)})
 
 
-@router.get(SETTINGS + "/{territory}", summary="Get a territory")
+@router.get(
+    SETTINGS + "/{territory}", responses=openapi.found("territories"), summary="Get a territory"
+)
 def get_territory(
     caller: CallerDep, territory: str, include: Annotated[str | None, Query()] = None
 ) -> Response:
@@ -396,7 +409,11 @@ def get_territory(
         )
 
 
-@router.get(SETTINGS + "/{territory}/__child_territories", summary="Sub-territories")
+@router.get(
+    SETTINGS + "/{territory}/__child_territories",
+    responses=openapi.listing("territories"),
+    summary="Sub-territories",
+)
 def child_territories(
     caller: CallerDep,
     territory: str,
@@ -439,6 +456,8 @@ def _write_territories(caller: Caller, raw: bytes, update: bool) -> Response:
 
 @router.post(
     SETTINGS,
+    responses=openapi.batch("territories", 201),
+    status_code=201,
     summary="Create territories (≤ 100)",
     openapi_extra=envelope_doc("territories", MAX_PER_CALL),
 )
@@ -449,6 +468,7 @@ async def create_territories(caller: CallerDep, request: Request) -> Response:
 
 @router.put(
     SETTINGS,
+    responses=openapi.batch("territories"),
     summary="Update territories (≤ 100, each with its id)",
     openapi_extra=envelope_doc("territories", MAX_PER_CALL),
 )
@@ -488,6 +508,7 @@ def _update_one(caller: Caller, raw: bytes, territory: str, if_match: str | None
 
 @router.put(
     SETTINGS + "/{territory}",
+    responses=openapi.batch("territories"),
     summary="Update a territory",
     openapi_extra=envelope_doc("territories", 1),
 )
@@ -501,7 +522,11 @@ async def update_territory(
     return await run_in_threadpool(_update_one, caller, raw, territory, if_match)
 
 
-@router.delete(SETTINGS, summary="Delete territories (without sub-territories)")
+@router.delete(
+    SETTINGS,
+    responses=openapi.batch("territories"),
+    summary="Delete territories (without sub-territories)",
+)
 def delete_territories(
     caller: CallerDep,
     ids: Annotated[str | None, Query()] = None,
@@ -521,7 +546,11 @@ def delete_territories(
     return _batch("territories", results)
 
 
-@router.delete(SETTINGS + "/{territory}", summary="Delete a territory")
+@router.delete(
+    SETTINGS + "/{territory}",
+    responses=openapi.deleted("territories"),
+    summary="Delete a territory",
+)
 def delete_territory(
     caller: CallerDep,
     territory: str,
@@ -583,6 +612,7 @@ def _transfer_and_delete(caller: Caller, raw: bytes, territory: str | None) -> R
 
 @router.post(
     SETTINGS + "/actions/transfer_and_delete",
+    responses=openapi.batch("territories"),
     summary="Delete territories, moving their sub-territories and records (TER-7)",
     openapi_extra=envelope_doc("territories", MAX_PER_CALL),
 )
@@ -593,6 +623,7 @@ async def transfer_and_delete_territories(caller: CallerDep, request: Request) -
 
 @router.post(
     SETTINGS + "/{territory}/actions/transfer_and_delete",
+    responses=openapi.batch("territories"),
     summary="Delete a territory, moving its sub-territories and records (TER-7)",
     openapi_extra=envelope_doc("territories", 1),
 )
@@ -650,6 +681,8 @@ def _schedule(caller: Caller, raw: bytes, preview: bool) -> Response:
 
 @router.post(
     SETTINGS + "/actions/run_rules",
+    responses=openapi.outcome("run_rules", 202),
+    status_code=202,
     summary="Re-evaluate territory rules in the background (TER-24)",
     openapi_extra=_object_doc("run_rules"),
 )
@@ -660,6 +693,8 @@ async def run_rules(caller: CallerDep, request: Request) -> Response:
 
 @router.post(
     SETTINGS + "/actions/preview_rules",
+    responses=openapi.outcome("preview_rules", 202),
+    status_code=202,
     summary="What running the rules would change, without changing it (TER-26)",
     openapi_extra=_object_doc("preview_rules"),
 )
@@ -671,7 +706,11 @@ async def preview_rules(caller: CallerDep, request: Request) -> Response:
 # --- settings: /settings/territory_management (TER-1 … TER-3, TER-8) ----------------------
 
 
-@router.get("/crm/v8/settings/territory_management", summary="Territory management settings")
+@router.get(
+    "/crm/v8/settings/territory_management",
+    responses=openapi.single("territory_management", {"type": "object"}),
+    summary="Territory management settings",
+)
 def get_territory_management(caller: CallerDep) -> Response:
     with caller.read() as (tx, actor):
         _management_scope(actor, Access.READ)
@@ -718,6 +757,7 @@ def _update_management(caller: Caller, raw: bytes) -> Response:
 
 @router.post(
     "/crm/v8/settings/territory_management",
+    responses=openapi.outcome("territory_management"),
     summary="Turn territory management on or off, choose how it starts, set its limits",
     openapi_extra=_object_doc("territory_management"),
 )
@@ -751,7 +791,11 @@ def _territory_in(tree: Tree, territory_id: int) -> Territory:
     return found
 
 
-@router.get(SETTINGS + "/{territory}/users", summary="Members of a territory")
+@router.get(
+    SETTINGS + "/{territory}/users",
+    responses=openapi.listing("users"),
+    summary="Members of a territory",
+)
 def territory_users(
     caller: CallerDep,
     territory: str,
@@ -771,7 +815,11 @@ def territory_users(
         return responses.ok({"users": [_member_json(tx, u, zone) for u in chunk], "info": info})
 
 
-@router.get(SETTINGS + "/{territory}/users/{user}", summary="A member of a territory")
+@router.get(
+    SETTINGS + "/{territory}/users/{user}",
+    responses=openapi.found("users", may_be_empty=True),
+    summary="A member of a territory",
+)
 def territory_user(caller: CallerDep, territory: str, user: str) -> Response:
     with caller.read() as (tx, actor):
         _settings_scope(actor, Access.READ)
@@ -814,6 +862,7 @@ def _add_members(caller: Caller, raw: bytes | None, territory: str, user: str | 
 
 @router.put(
     SETTINGS + "/{territory}/users",
+    responses=openapi.batch("users"),
     summary="Add members to a territory",
     openapi_extra=envelope_doc("users", MAX_PER_CALL),
 )
@@ -824,6 +873,7 @@ async def add_territory_users(caller: CallerDep, request: Request, territory: st
 
 @router.put(
     SETTINGS + "/{territory}/users/{user}",
+    responses=openapi.batch("users"),
     summary="Add one member to a territory",
     openapi_extra=_optional_body(),
 )
@@ -851,14 +901,22 @@ def _remove_members(
     return _batch("users", results)
 
 
-@router.delete(SETTINGS + "/{territory}/users", summary="Remove members from a territory")
+@router.delete(
+    SETTINGS + "/{territory}/users",
+    responses=openapi.batch("users"),
+    summary="Remove members from a territory",
+)
 def remove_territory_users(
     caller: CallerDep, territory: str, ids: Annotated[str | None, Query()] = None
 ) -> Response:
     return _remove_members(caller, territory, ids)
 
 
-@router.delete(SETTINGS + "/{territory}/users/{user}", summary="Remove a member from a territory")
+@router.delete(
+    SETTINGS + "/{territory}/users/{user}",
+    responses=openapi.batch("users"),
+    summary="Remove a member from a territory",
+)
 def remove_territory_user(caller: CallerDep, territory: str, user: str) -> Response:
     return _remove_members(caller, territory, None, user)
 
@@ -879,7 +937,11 @@ def _user_territory_json(tree: Tree, territory: Territory, tx: Tx) -> dict[str, 
     }
 
 
-@router.get("/crm/v8/users/{user}/territories", summary="Territories of a user")
+@router.get(
+    "/crm/v8/users/{user}/territories",
+    responses=openapi.listing("territories"),
+    summary="Territories of a user",
+)
 def user_territories(
     caller: CallerDep,
     user: str,
@@ -902,7 +964,11 @@ def user_territories(
         )
 
 
-@router.get("/crm/v8/users/{user}/territories/{territory}", summary="A territory of a user")
+@router.get(
+    "/crm/v8/users/{user}/territories/{territory}",
+    responses=openapi.found("territories", may_be_empty=True),
+    summary="A territory of a user",
+)
 def user_territory(caller: CallerDep, user: str, territory: str) -> Response:
     with caller.read() as (tx, actor):
         require_scope(actor, Category.USERS, None, Access.READ)
@@ -948,6 +1014,7 @@ def _associate(caller: Caller, raw: bytes, user: str) -> Response:
 
 @router.put(
     "/crm/v8/users/{user}/territories",
+    responses=openapi.batch("territories"),
     summary="Add a user to territories",
     openapi_extra=envelope_doc("territories", MAX_PER_CALL),
 )
@@ -984,7 +1051,11 @@ def _dissociate(
     return _batch("territories", results)
 
 
-@router.delete("/crm/v8/users/{user}/territories", summary="Remove a user from territories")
+@router.delete(
+    "/crm/v8/users/{user}/territories",
+    responses=openapi.batch("territories"),
+    summary="Remove a user from territories",
+)
 def dissociate_user_territories(
     caller: CallerDep, user: str, ids: Annotated[str | None, Query()] = None
 ) -> Response:
@@ -992,7 +1063,9 @@ def dissociate_user_territories(
 
 
 @router.delete(
-    "/crm/v8/users/{user}/territories/{territory}", summary="Remove a user from a territory"
+    "/crm/v8/users/{user}/territories/{territory}",
+    responses=openapi.batch("territories"),
+    summary="Remove a user from a territory",
 )
 def dissociate_user_territory(caller: CallerDep, user: str, territory: str) -> Response:
     return _dissociate(caller, user, None, territory)
@@ -1095,6 +1168,7 @@ _RECORD_TERRITORIES_BODY = envelope_doc("data", MAX_RECORDS_PER_ACTION)
 
 @router.post(
     "/crm/v8/{module}/actions/assign_territories",
+    responses=openapi.batch("data"),
     summary="Assign territories to records by hand (≤ 10 records)",
     openapi_extra=_RECORD_TERRITORIES_BODY,
 )
@@ -1105,6 +1179,7 @@ async def assign_territories(caller: CallerDep, request: Request, module: str) -
 
 @router.post(
     "/crm/v8/{module}/actions/remove_territories",
+    responses=openapi.batch("data"),
     summary="Remove territories assigned by hand from records (≤ 10 records)",
     openapi_extra=_RECORD_TERRITORIES_BODY,
 )
@@ -1115,6 +1190,7 @@ async def remove_territories(caller: CallerDep, request: Request, module: str) -
 
 @router.post(
     "/crm/v8/{module}/{record}/actions/assign_territories",
+    responses=openapi.batch("data"),
     summary="Assign territories to a record by hand",
     openapi_extra=envelope_doc("data", 1),
 )
@@ -1127,6 +1203,7 @@ async def assign_record_territories(
 
 @router.post(
     "/crm/v8/{module}/{record}/actions/remove_territories",
+    responses=openapi.batch("data"),
     summary="Remove territories assigned by hand from a record",
     openapi_extra=envelope_doc("data", 1),
 )
@@ -1139,6 +1216,7 @@ async def remove_record_territories(
 
 @router.get(
     "/crm/v8/{module}/{record}/actions/explain_territories",
+    responses=openapi.single("explanation", {"type": "object"}),
     summary="Why a record has its territories: the evaluation trace (TER-27)",
 )
 def explain_territories(caller: CallerDep, module: str, record: str) -> Response:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from secteur.api import responses
+from secteur.api import openapi, responses
 from secteur.api.batch import batch_response, run_items
 from secteur.api.body import envelope_doc, envelope_list, json_body
 from secteur.api.deps import CallerDep, require_scope
@@ -18,7 +18,7 @@ from secteur.services import users as service
 from secteur.services.errors import ServiceError, item_failure
 from secteur.services.record_queries import check_paging
 
-router = APIRouter(tags=["Users"])
+router = APIRouter(tags=["Users"], responses=openapi.ERRORS)
 MAX_USERS_PER_CALL = 100
 
 
@@ -50,7 +50,7 @@ def _ids(text: str | None) -> list[int] | None:
         raise ServiceError("INVALID_DATA", "invalid ids", {"param_name": "ids"}) from None
 
 
-@router.get("/crm/v8/users", summary="List users")
+@router.get("/crm/v8/users", responses=openapi.listing("users"), summary="List users")
 def list_users(
     caller: CallerDep,
     type: Annotated[str | None, Query()] = None,
@@ -83,14 +83,18 @@ def list_users(
         )
 
 
-@router.get("/crm/v8/users/actions/count", summary="Count users")
+@router.get(
+    "/crm/v8/users/actions/count",
+    responses=openapi.single("count", {"type": "integer"}),
+    summary="Count users",
+)
 def count_users(caller: CallerDep, type: Annotated[str | None, Query()] = None) -> Response:
     with caller.read() as (tx, actor):
         require_scope(actor, Category.USERS, None, Access.READ)
         return responses.ok({"count": service.count_users(tx, actor, type)})
 
 
-@router.get("/crm/v8/users/{user_id}", summary="Get a user")
+@router.get("/crm/v8/users/{user_id}", responses=openapi.found("users"), summary="Get a user")
 def get_user(caller: CallerDep, user_id: int) -> Response:
     with caller.read() as (tx, actor):
         require_scope(actor, Category.USERS, None, Access.READ)
@@ -103,6 +107,8 @@ def get_user(caller: CallerDep, user_id: int) -> Response:
 
 @router.post(
     "/crm/v8/users",
+    responses=openapi.batch("users", 201),
+    status_code=201,
     summary="Create users (active at once)",
     openapi_extra=envelope_doc("users", MAX_USERS_PER_CALL),
 )
@@ -120,6 +126,7 @@ async def create_users(caller: CallerDep, request: Request) -> Response:
 
 @router.put(
     "/crm/v8/users",
+    responses=openapi.batch("users"),
     summary="Update users",
     openapi_extra=envelope_doc("users", MAX_USERS_PER_CALL),
 )
@@ -145,7 +152,10 @@ async def update_users(caller: CallerDep, request: Request) -> Response:
 
 
 @router.put(
-    "/crm/v8/users/{user_id}", summary="Update a user", openapi_extra=envelope_doc("users", 1)
+    "/crm/v8/users/{user_id}",
+    responses=openapi.batch("users"),
+    summary="Update a user",
+    openapi_extra=envelope_doc("users", 1),
 )
 async def update_user(
     caller: CallerDep,
@@ -167,7 +177,9 @@ async def update_user(
     return batch_response("users", results, 200)
 
 
-@router.delete("/crm/v8/users/{user_id}", summary="Delete a user")
+@router.delete(
+    "/crm/v8/users/{user_id}", responses=openapi.deleted("users"), summary="Delete a user"
+)
 def delete_user(caller: CallerDep, user_id: int) -> Response:
     with caller.write() as (tx, actor):
         require_scope(actor, Category.USERS, None, Access.DELETE)
