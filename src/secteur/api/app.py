@@ -16,6 +16,7 @@ from secteur.api import openapi, responses
 from secteur.api.routers import metadata, oauth, org, profiles, records, roles, territories, users
 from secteur.services.app import Secteur
 from secteur.services.errors import ServiceError
+from secteur.web import app as web
 
 log = logging.getLogger("secteur.api")
 
@@ -74,8 +75,10 @@ def _validation_error(_: Request, exc: Exception) -> Response:
     return responses.error("INVALID_DATA", f"invalid value for {name}", {"param_name": name})
 
 
-def _http_error(_: Request, exc: Exception) -> Response:
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if web.is_page_path(request.url.path) and exc.status_code in (404, 405):
+        return web.not_found_page(request)
     if exc.status_code == 405:
         return responses.error(
             "INVALID_REQUEST_METHOD", "the http request method type is not a valid one", {}, 405
@@ -156,6 +159,7 @@ def create_app(secteur: Secteur) -> FastAPI:
         records.router,
     ):
         api.include_router(router)
+    web.install(api)
     api.add_middleware(BodyLimit, limit=secteur.settings.max_body_bytes)
     api.add_middleware(ShieldErrors)
     return api

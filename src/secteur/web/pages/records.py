@@ -461,7 +461,6 @@ async def create(request: Request, module_name: str) -> Response:
                 return RedirectResponse(
                     f"/m/{module.api_name}/{result.record.id}?saved=created", 303
                 )
-            v.tx.conn.rollback()
             return _form_page(
                 request,
                 v,
@@ -519,7 +518,6 @@ async def update(request: Request, module_name: str, record: str) -> Response:
                 )
             if result.ok:
                 return RedirectResponse(f"/m/{module.api_name}/{record_id}?saved=updated", 303)
-            v.tx.conn.rollback()
             current = service.get_record(v.tx, v.actor, module, record_id)
             return _form_page(
                 request,
