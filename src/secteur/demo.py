@@ -22,6 +22,7 @@ DEMO_ORG = "Zylker Industrial"
 DEMO_ADMIN_EMAIL = "admin@zylker.example"
 DEMO_ADMIN_PASSWORD = "secteur-demo"
 TOKEN_LIFETIME = timedelta(days=30)
+KEY_ACCOUNT_EVERY = 50
 
 
 @dataclass(frozen=True)
@@ -471,6 +472,10 @@ def _records(app: Secteur, rng: random.Random, reps: dict[str, list[int]], accou
                     "Owner": {"id": rng.choice(reps[region.role])},
                 }
             )
+            # A few key accounts (and their deals) are the admin's own, so that the first
+            # screen after signing in shows "my" records.
+            if len(account_items) % KEY_ACCOUNT_EVERY == 1:
+                account_items[-1]["Owner"] = {"id": admin.id}
         module = state.module("Accounts")
         assert module is not None
         results = write_records(tx, admin, module, account_items, mode=Mode.INSERT, max_batch=None)

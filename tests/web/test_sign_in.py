@@ -1,4 +1,4 @@
-"""Signing in to the web UI: sessions, CSRF, throttling, expiry and set-password links (ADR 0010)."""
+"""Signing in to the web UI: sessions, CSRF, throttling, expiry, set-password links (ADR 0010)."""
 
 from __future__ import annotations
 
