@@ -595,7 +595,8 @@ def record_page(request: Request, module_name: str, record: str) -> Response:
             if not v.actor.may(rl.child.api_name, Operation.VIEW):
                 continue
             _, condition = queries.related_condition(v.tx, v.actor, module, found.id, rl.api_name)
-            shown = _columns(rl.child, None)
+            # The lookup back to this record would repeat its name on every row.
+            shown = [f for f in _columns(rl.child, None) if f.api_name != rl.lookup.api_name]
             children = queries.list_records(
                 v.tx,
                 v.actor,
