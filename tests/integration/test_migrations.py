@@ -19,8 +19,8 @@ def test_the_migrated_schema_equals_the_declared_tables(app: Secteur) -> None:
             conn,
             opts={
                 "compare_type": True,
-                "include_name": lambda name, kind, _: not (
-                    kind == "table" and (name in RECORD_TABLES or name == "alembic_version")
+                "include_name": lambda name, kind, _: (
+                    not (kind == "table" and (name in RECORD_TABLES or name == "alembic_version"))
                 ),
             },
         )
