@@ -36,7 +36,11 @@ def form_fields(module: Module) -> list[Field]:
         for f in module.writable_fields.values()
         if f.api_name not in HIDDEN_ON_FORMS and f.kind is not Kind.TERRITORIES
     ]
-    return sorted(fields, key=lambda f: (f.api_name != module.display_field, f.sequence))
+    # The record's name first, then who owns it, then the layout's order.
+    return sorted(
+        fields,
+        key=lambda f: (f.api_name != module.display_field, f.api_name != "Owner", f.sequence),
+    )
 
 
 def _datetime(text: str, zone: str) -> str:
