@@ -223,6 +223,44 @@ def user_set_password(
     run(action)
 
 
+@user_app.command("password-link")
+def user_password_link(
+    email: Annotated[str, typer.Argument(help="The user's e-mail")],
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="Where people open Secteur (default: host and port)"),
+    ] = None,
+) -> None:
+    """Print a one-time link (72 hours) with which the user sets their password and signs in."""
+    from secteur.domain.directory import UserStatus
+    from secteur.services.sessions import PASSWORD_LINK_TTL, create_password_link
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            with instance.write() as tx:
+                user = next(
+                    (
+                        u
+                        for u in tx.state.directory.users.values()
+                        if u.email.lower() == email.strip().lower()
+                        and u.status is not UserStatus.DELETED
+                    ),
+                    None,
+                )
+                if user is None:
+                    fail(f"no user with e-mail {email}")
+                assert user is not None
+                token = create_password_link(tx, user, None)
+            settings = instance.settings
+        base = (base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+        typer.echo(f"{base}/set-password?token={token}")
+        hours = int(PASSWORD_LINK_TTL.total_seconds() // 3600)
+        err.print(f"Works once, for {hours} hours; earlier links of {user.email} no longer work.")
+
+    run(action)
+
+
 @client_app.command("create")
 def client_create(
     name: Annotated[str, typer.Option("--name")],

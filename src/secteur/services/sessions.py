@@ -221,3 +221,9 @@ def use_password_link(tx: Tx, token: str, password: str) -> NewSession:
     )
     end_sessions_of(tx, user_id)
     return _open_session(tx, user_id)
+
+
+def users_with_password(tx: Tx) -> frozenset[int]:
+    """Ids of the users who have set a password (the others sign in only after a link)."""
+    rows = tx.conn.execute(sa.select(t.users.c.id).where(t.users.c.password_hash.is_not(None)))
+    return frozenset(int(row.id) for row in rows)

@@ -8,7 +8,16 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from secteur.web.deps import error_page
-from secteur.web.pages import auth, home, records
+from secteur.web.pages import (
+    auth,
+    home,
+    records,
+    settings,
+    settings_fields,
+    settings_profiles,
+    settings_roles,
+    settings_users,
+)
 from secteur.web.render import STATIC
 
 # Paths that belong to the API (Zoho JSON errors); everything else is a page (HTML errors).
@@ -25,5 +34,14 @@ def not_found_page(request: Request) -> Response:
 
 def install(api: FastAPI) -> None:
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (auth.router, home.router, records.router):
+    for router in (
+        auth.router,
+        home.router,
+        settings.router,
+        settings_users.router,
+        settings_fields.router,
+        settings_roles.router,
+        settings_profiles.router,
+        records.router,
+    ):
         api.include_router(router)

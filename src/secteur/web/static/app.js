@@ -109,3 +109,82 @@
     if (e.target.matches("select[data-autosubmit]")) e.target.form.submit();
   });
 })();
+
+// Settings pages: inputs shown only for some field types, picklist rows moved and added,
+// copying a set-password link.
+(function () {
+  "use strict";
+
+  function showForType(form) {
+    const select = form.querySelector("[data-type-select]");
+    if (!select) return;
+    form.querySelectorAll("[data-show-for]").forEach(function (el) {
+      el.hidden = el.dataset.showFor.split(" ").indexOf(select.value) < 0;
+    });
+  }
+
+  function renumber(list) {
+    list.querySelectorAll(".value-row").forEach(function (row, i) {
+      const pos = row.querySelector(".value-pos");
+      if (pos) pos.textContent = String(i + 1);
+      row.querySelectorAll("[data-move]").forEach(function (b) { b.setAttribute("aria-label", "Move value " + (i + 1) + " " + b.dataset.move); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-field-form]").forEach(showForType);
+  });
+
+  document.addEventListener("change", function (e) {
+    if (e.target.matches("[data-type-select]")) showForType(e.target.form);
+  });
+
+  document.addEventListener("focusin", function (e) {
+    if (e.target.matches("[data-select-on-focus]")) e.target.select();
+  });
+
+  document.addEventListener("click", function (e) {
+    const move = e.target.closest("[data-move]");
+    if (move) {
+      const row = move.closest(".value-row");
+      const list = row.parentNode;
+      if (move.dataset.move === "up" && row.previousElementSibling) {
+        list.insertBefore(row, row.previousElementSibling);
+      } else if (move.dataset.move === "down" && row.nextElementSibling) {
+        list.insertBefore(row.nextElementSibling, row);
+      }
+      renumber(list);
+      move.focus();
+      return;
+    }
+    const add = e.target.closest("[data-add-value]");
+    if (add) {
+      const list = add.parentNode.querySelector("[data-value-rows]");
+      const last = list.querySelector(".value-row:last-child");
+      if (!last) return;
+      const row = last.cloneNode(true);
+      row.querySelector("input[name=value_id]").value = "";
+      const input = row.querySelector("input[name=value]");
+      input.value = "";
+      input.id = "value-new-" + list.children.length;
+      input.placeholder = "New value";
+      const label = row.querySelector("label.sr-only");
+      if (label) { label.htmlFor = input.id; label.textContent = "New value"; }
+      const remove = row.querySelector("label.remove");
+      if (remove) remove.replaceWith(Object.assign(document.createElement("span"), { className: "remove" }));
+      list.appendChild(row);
+      renumber(list);
+      input.focus();
+      return;
+    }
+    const copy = e.target.closest("[data-copy]");
+    if (copy) {
+      const input = document.querySelector(copy.dataset.copy);
+      if (!input) return;
+      input.select();
+      const done = function () { copy.textContent = "Copied"; setTimeout(function () { copy.textContent = "Copy"; }, 2000); };
+      if (navigator.clipboard) navigator.clipboard.writeText(input.value).then(done, function () {});
+      else if (document.execCommand("copy")) done();
+    }
+  });
+})();
