@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from fastapi.routing import APIRoute
 from starlette.requests import Request
@@ -157,9 +157,15 @@ def viewer(request: Request, *, write: bool = False, form: Form | None = None) -
 
 
 def login_redirect(request: Request) -> Response:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    hx = bool(request.headers.get("hx-request"))
+    # An htmx request fetches a fragment (a count, a filter row): after signing in, return to
+    # the page that asked for it, not to the fragment.
+    shown = urlsplit(request.headers.get("hx-current-url", "") if hx else str(request.url))
+    if shown.netloc != request.url.netloc:
+        shown = urlsplit("/")
+    target = (shown.path or "/") + (f"?{shown.query}" if shown.query else "")
     location = "/login" if target in ("/", "/logout") else f"/login?next={quote(target)}"
-    if request.headers.get("hx-request"):
+    if hx:
         return Response(status_code=204, headers={"HX-Redirect": location})
     return RedirectResponse(location, status_code=303)
 

@@ -12,6 +12,18 @@
     };
   }
 
+  // A fragment of a page (lookup options, a filter row). When the session has ended, the
+  // request is sent on to the sign-in page: reload instead, which signs in and comes back here.
+  function fragment(url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if (r.redirected && new URL(r.url).pathname === "/login") {
+        window.location.reload();
+        return new Promise(function () {});
+      }
+      return r.text();
+    });
+  }
+
   // Lookup picker: a search box over a hidden id input; options come from /m/<Module>/lookup.
   function initLookup(box) {
     if (box.dataset.ready) return;
@@ -20,8 +32,7 @@
     const search = box.querySelector(".lookup-search");
     const list = box.querySelector(".lookup-options");
     const load = debounce(function () {
-      fetch(box.dataset.lookup + "?q=" + encodeURIComponent(search.value), { credentials: "same-origin" })
-        .then(function (r) { return r.text(); })
+      fragment(box.dataset.lookup + "?q=" + encodeURIComponent(search.value))
         .then(function (html) {
           list.innerHTML = html;
           list.hidden = false;
@@ -82,8 +93,7 @@
       const used = Array.from(form.querySelectorAll(".filter-row")).map(function (r) { return parseInt(r.id.replace("filter-row-", ""), 10); });
       const next = used.length ? Math.max.apply(null, used) + 1 : 0;
       if (next >= 25) return;
-      fetch(add.dataset.addRow + "?i=" + next, { credentials: "same-origin" })
-        .then(function (r) { return r.text(); })
+      fragment(add.dataset.addRow + "?i=" + next)
         .then(function (html) {
           const holder = document.createElement("div");
           holder.innerHTML = html;
