@@ -103,6 +103,14 @@ def pending(tx: Tx, kinds: Sequence[str]) -> Job | None:
     return None if row is None else _job(row)
 
 
+def recent(tx: Tx, kinds: Sequence[str], limit: int = 10) -> list[Job]:
+    """The latest jobs of these kinds, newest first, whatever their status."""
+    rows = tx.conn.execute(
+        sa.select(t.jobs).where(t.jobs.c.kind.in_(kinds)).order_by(t.jobs.c.id.desc()).limit(limit)
+    )
+    return [_job(row) for row in rows]
+
+
 def claim(app: Secteur, kinds: Sequence[str] | None = None) -> Job | None:
     """Take the next runnable job: queued, or running under an expired lease (a dead worker)."""
     jobs = t.jobs

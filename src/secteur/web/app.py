@@ -17,6 +17,7 @@ from secteur.web.pages import (
     settings_profiles,
     settings_roles,
     settings_users,
+    territory_runs,
 )
 from secteur.web.render import STATIC
 
@@ -42,6 +43,7 @@ def install(api: FastAPI) -> None:
         settings_fields.router,
         settings_roles.router,
         settings_profiles.router,
+        territory_runs.router,
         records.router,
     ):
         api.include_router(router)
