@@ -172,3 +172,81 @@ def test_every_filter_the_builder_can_show_is_valid_criteria(
 ) -> None:
     criteria = filters.to_criteria(ACCOUNTS, filters.Filter(tuple(rows), match), "Europe/Paris")
     validate_criteria(parse_criteria(criteria), ACCOUNTS)
+
+
+def test_a_flat_rule_becomes_rows_and_back_to_the_same_meaning() -> None:
+    rule = {
+        "group_operator": "or",
+        "group": [
+            {"field": {"api_name": "Industry"}, "comparator": "in", "value": ["Retail", "Banking"]},
+            {"field": {"api_name": "Annual_Revenue"}, "comparator": "greater_than", "value": 10.0},
+            {"field": {"api_name": "Phone"}, "comparator": "equal", "value": "${EMPTY}"},
+        ],
+    }
+    flt = filters.from_criteria(ACCOUNTS, rule)
+    assert flt == filters.Filter(
+        (
+            filters.Row("Industry", "is", ("Retail", "Banking")),
+            filters.Row("Annual_Revenue", "gt", ("10",)),
+            filters.Row("Phone", "empty"),
+        ),
+        "any",
+    )
+    assert filters.to_criteria(ACCOUNTS, flt, "UTC") == {
+        "group_operator": "OR",
+        "group": [
+            {
+                "field": {"api_name": "Industry"},
+                "comparator": "equal",
+                "value": ["Retail", "Banking"],
+            },
+            {"field": {"api_name": "Annual_Revenue"}, "comparator": "greater_than", "value": 10.0},
+            {"field": {"api_name": "Phone"}, "comparator": "equal", "value": "${EMPTY}"},
+        ],
+    }
+
+
+def test_a_nested_rule_or_a_predefined_value_needs_the_json_editor() -> None:
+    nested = {
+        "group_operator": "AND",
+        "group": [
+            {"field": {"api_name": "Phone"}, "comparator": "equal", "value": "${EMPTY}"},
+            {
+                "group_operator": "OR",
+                "group": [
+                    {"field": {"api_name": "Rating"}, "comparator": "equal", "value": "Active"},
+                    {"field": {"api_name": "Rating"}, "comparator": "equal", "value": "Acquired"},
+                ],
+            },
+        ],
+    }
+    assert filters.from_criteria(ACCOUNTS, nested) is None
+    today = {"field": {"api_name": "Created_Time"}, "comparator": "equal", "value": "${TODAY}"}
+    assert filters.from_criteria(ACCOUNTS, today) is None
+
+
+def test_rules_read_as_sentences() -> None:
+    rule = {
+        "group_operator": "AND",
+        "group": [
+            {"field": {"api_name": "Billing_Country"}, "comparator": "equal", "value": "France"},
+            {
+                "group_operator": "OR",
+                "group": [
+                    {
+                        "field": {"api_name": "Annual_Revenue"},
+                        "comparator": "between",
+                        "value": [1, 5],
+                    },
+                    {
+                        "field": {"api_name": "Phone"},
+                        "comparator": "not_equal",
+                        "value": "${EMPTY}",
+                    },
+                ],
+            },
+        ],
+    }
+    assert filters.sentence(ACCOUNTS, rule) == (
+        "Billing Country is France and (Annual Revenue is between 1 and 5 or Phone is not empty)"
+    )

@@ -11,13 +11,14 @@ from secteur.web.deps import error_page
 from secteur.web.pages import (
     auth,
     home,
+    record_territories,
     records,
     settings,
     settings_fields,
     settings_profiles,
     settings_roles,
     settings_users,
-    territory_runs,
+    territory_tree,
 )
 from secteur.web.render import STATIC
 
@@ -43,7 +44,8 @@ def install(api: FastAPI) -> None:
         settings_fields.router,
         settings_roles.router,
         settings_profiles.router,
-        territory_runs.router,
+        territory_tree.router,
+        record_territories.router,
         records.router,
     ):
         api.include_router(router)

@@ -221,3 +221,122 @@ def describe(module: Module, flt: Filter, labels: Mapping[str, str] | None = Non
         tail = "" if op.arity == 0 else " and ".join(shown) if op.arity == 2 else ", ".join(shown)
         words.append(f"{f.label} {op.label} {tail}".strip())
     return words
+
+
+def number_text(value: Any) -> str:
+    """Numbers as people read them (1,250,000 or 12.5); anything else as text."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{int(value):,}"
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, Mapping):  # a lookup or user given as {"id": …}
+        return str(value.get("id", ""))
+    return str(value)
+
+
+def _row_of(module: Module, condition: Mapping[str, Any]) -> Row | None:
+    ref = condition.get("field")
+    name = ref.get("api_name") if isinstance(ref, Mapping) else None
+    f = module.field(str(name)) if name else None
+    comparator, value = condition.get("comparator"), condition.get("value")
+    # `in` / `not_in` are `equal` / `not_equal` with several values (criteria.md).
+    comparator = {"in": "equal", "not_in": "not_equal"}.get(str(comparator), comparator)
+    if f is None or condition.get("type", "value") != "value":
+        return None
+    if value == "${EMPTY}":
+        op = next((o for o in operators(f) if o.arity == 0 and o.comparator == comparator), None)
+        return None if op is None else Row(f.api_name, op.key)
+    if isinstance(value, str) and value.startswith("${"):
+        return None  # other predefined values (today, current user…) need the JSON editor
+    op = next((o for o in operators(f) if o.arity != 0 and o.comparator == comparator), None)
+    if op is None:
+        return None
+    values = value if isinstance(value, list) else [value]
+    if op.arity == 1 and len(values) != 1:
+        return None
+    return Row(f.api_name, op.key, tuple(_text_of(v) for v in values))
+
+
+def from_criteria(module: Module, criteria: Mapping[str, Any] | None) -> Filter | None:
+    """The builder's rows for a criteria tree, when it is flat enough for rows (one condition,
+    or one group of conditions); None when it needs the JSON editor."""
+    if not criteria:
+        return Filter(())
+    if "group" in criteria:
+        group = criteria.get("group")
+        if not isinstance(group, list):
+            return None
+        rows = [_row_of(module, c) if isinstance(c, Mapping) else None for c in group]
+        if any(r is None for r in rows) or len(rows) > MAX_ROWS:
+            return None
+        match = "any" if str(criteria.get("group_operator", "")).upper() == "OR" else "all"
+        return Filter(tuple(r for r in rows if r is not None), match)
+    row = _row_of(module, criteria)
+    return None if row is None else Filter((row,))
+
+
+COMPARATOR_WORDS = {
+    "equal": "is",
+    "not_equal": "is not",
+    "in": "is any of",
+    "not_in": "is none of",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "greater_than": "is more than",
+    "greater_equal": "is at least",
+    "less_than": "is less than",
+    "less_equal": "is at most",
+    "between": "is between",
+    "not_between": "is not between",
+    "include_all": "includes all of",
+    "include_any": "includes any of",
+    "exclude_all": "excludes all of",
+    "exclude_any": "excludes any of",
+}
+
+
+def condition_words(
+    module: Module, field: str, comparator: str, value: Any, names: Mapping[str, str] | None = None
+) -> str:
+    """One condition as people say it: "Billing Country is France"."""
+    f = module.field(field)
+    label = f.label if f else field
+    if value == "${EMPTY}":
+        return f"{label} {'is empty' if comparator == 'equal' else 'is not empty'}"
+    values = value if isinstance(value, list) else [value]
+    shown = [names.get(_text_of(v), number_text(v)) if names else number_text(v) for v in values]
+    joiner = " and " if comparator in ("between", "not_between") else ", "
+    words = COMPARATOR_WORDS.get(comparator, comparator.replace("_", " "))
+    if comparator in ("equal", "not_equal") and len(values) > 1:
+        words = "is any of" if comparator == "equal" else "is none of"
+    return f"{label} {words} {joiner.join(shown)}"
+
+
+def sentence(module: Module, criteria: Mapping[str, Any] | None) -> str:
+    """A criteria tree in words, groups in parentheses: "(A or B) and C"."""
+    if not criteria:
+        return ""
+    if "group" in criteria:
+        operator = " and " if str(criteria.get("group_operator", "")).upper() == "AND" else " or "
+        parts = []
+        for child in criteria.get("group") or []:
+            text = sentence(module, child)
+            parts.append(f"({text})" if "group" in child else text)
+        return operator.join(parts)
+    ref = criteria.get("field") or {}
+    return condition_words(
+        module,
+        str(ref.get("api_name", "")),
+        str(criteria.get("comparator", "")),
+        criteria.get("value"),
+    )

@@ -218,6 +218,21 @@ def record_ids_in(territory_ids: Iterable[int], module: str) -> sa.Select[tuple[
     )
 
 
+def assignment_counts(
+    conn: sa.Connection, module: str, territory_ids: Iterable[int] | None
+) -> dict[int, int]:
+    """Records of a module assigned to each territory (all territories when ids is None)."""
+    rt = t.record_territories
+    query = (
+        sa.select(rt.c.territory_id, sa.func.count())
+        .where(rt.c.module == module)
+        .group_by(rt.c.territory_id)
+    )
+    if territory_ids is not None:
+        query = query.where(rt.c.territory_id.in_(sorted(set(territory_ids))))
+    return {int(row[0]): int(row[1]) for row in conn.execute(query)}
+
+
 def forget_assignments_of(conn: sa.Connection, territory_id: int) -> None:
     rt = t.record_territories
     conn.execute(rt.delete().where(rt.c.territory_id == territory_id))

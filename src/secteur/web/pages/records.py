@@ -22,6 +22,7 @@ from secteur.domain.audit import AuditEvent
 from secteur.domain.directory import Operation
 from secteur.domain.fields import DataType, Field, Kind, Module
 from secteur.domain.records import StoredRecord
+from secteur.domain.territories.model import COVERED_MODULES
 from secteur.services import access, territory_assignment
 from secteur.services import record_queries as queries
 from secteur.services import records as service
@@ -30,6 +31,7 @@ from secteur.web import filters
 from secteur.web.deps import PageRoute, Viewer, read_form, viewer
 from secteur.web.display import Reader, input_value
 from secteur.web.forms import Problems, form_fields, item_from, problems_of
+from secteur.web.pages import record_territories
 from secteur.web.render import SECURITY_HEADERS, environment, page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -146,15 +148,16 @@ def _conditions(v: Viewer, listing: Listing) -> tuple[tuple[Any, ...], dict[str,
     return tuple(conditions), criteria
 
 
-def _filter_context(v: Viewer, module: Module, listing: Listing) -> dict[str, Any]:
+def filter_context(v: Viewer, module: Module, flt: filters.Filter) -> dict[str, Any]:
+    """What the filter builder's rows need (lists and territory rules use the same rows)."""
     fields = filters.filterable(module)
     users = sorted(v.tx.state.directory.users.values(), key=lambda u: u.full_name.casefold())
     return {
         "filter_fields": fields,
         "operators": {f.api_name: filters.operators(f) for f in fields},
         "users": [u for u in users if u.active],
-        "filter_rows": list(listing.flt.rows) or [filters.Row("", "")],
-        "match": listing.flt.match,
+        "filter_rows": list(flt.rows) or [filters.Row("", "")],
+        "match": flt.match,
     }
 
 
@@ -212,9 +215,19 @@ def list_page(request: Request, module_name: str) -> Response:
                 else None,
                 "summary": filters.describe(module, listing.flt, _user_labels(v)),
                 "may_create": v.actor.may(module.api_name, Operation.CREATE),
-                **_filter_context(v, module, listing),
+                "territory_filter": _territory_filter(v, module, listing),
+                **filter_context(v, module, listing.flt),
             },
         )
+
+
+def _territory_filter(v: Viewer, module: Module, listing: Listing) -> dict[str, str] | None:
+    """TER-30 on the list page: the chosen territory, while territories cover the module."""
+    tree = v.tx.state.territory.tree if v.tx.state.territory.active else None
+    if tree is None or module.api_name not in COVERED_MODULES:
+        return None
+    chosen = tree.get(listing.territory) if listing.territory is not None else None
+    return {"name": chosen.name if chosen else ""}
 
 
 def _all(conditions: tuple[Any, ...]) -> Any:
@@ -268,7 +281,7 @@ def filter_row(
         html = (
             environment()
             .get_template("records/filter_row.html")
-            .render(i=i, row=row, module=module, **_filter_context(v, module, listing))
+            .render(i=i, row=row, module=module, **filter_context(v, module, listing.flt))
         )
     return HTMLResponse(html, headers=SECURITY_HEADERS)
 
@@ -624,11 +637,6 @@ def record_page(request: Request, module_name: str, record: str) -> Response:
                     "may_create": v.actor.may(rl.child.api_name, Operation.CREATE),
                 }
             )
-        territories = (
-            territory_assignment.record_territories(v.tx, [found.id]).get(found.id, [])
-            if v.tx.state.territory.active
-            else []
-        )
         rt = v.tx.state.table(module)
         editable = bool(
             records_repo.fetch(v.tx.conn, rt, [found.id], access.editable(v.tx, v.actor, rt))
@@ -648,7 +656,8 @@ def record_page(request: Request, module_name: str, record: str) -> Response:
                 "sections": sections,
                 "related": related,
                 "timeline": _timeline(v, module, found.id),
-                "territories": territories,
+                "territory_panel": record_territories.panel(v, module, found),
+                "territory_problem": request.query_params.get("territory_problem"),
                 "may_edit": editable and v.actor.may(module.api_name, Operation.EDIT),
                 "may_delete": editable and v.actor.may(module.api_name, Operation.DELETE),
                 "saved": request.query_params.get("saved"),

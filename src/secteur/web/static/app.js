@@ -198,3 +198,93 @@
     }
   });
 })();
+
+// Territory tree: open/close a level (children load once, on first opening), and move a
+// territory by dragging it onto its new parent.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    const tree = document.querySelector(".ttree");
+    return tree ? tree.dataset.csrf : "";
+  }
+
+  document.addEventListener("click", function (e) {
+    const toggle = e.target.closest(".ttree .toggle");
+    if (!toggle) return;
+    const item = toggle.closest("li");
+    const kids = item.querySelector(":scope > ul.kids");
+    const open = item.getAttribute("aria-expanded") === "true";
+    const name = item.querySelector(":scope > .tnode .tname").textContent;
+    if (open) {
+      kids.hidden = true;
+      item.setAttribute("aria-expanded", "false");
+      toggle.textContent = "▸";
+      toggle.setAttribute("aria-label", "Expand " + name);
+      return;
+    }
+    const show = function () {
+      kids.hidden = false;
+      item.setAttribute("aria-expanded", "true");
+      toggle.textContent = "▾";
+      toggle.setAttribute("aria-label", "Collapse " + name);
+    };
+    if (toggle.hasAttribute("data-loaded")) { show(); return; }
+    toggle.setAttribute("aria-busy", "true");
+    fetch(toggle.dataset.children, { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        kids.innerHTML = html;
+        toggle.setAttribute("data-loaded", "");
+        toggle.removeAttribute("aria-busy");
+        show();
+      });
+  });
+
+  let dragged = null;
+  document.addEventListener("dragstart", function (e) {
+    const item = e.target.closest && e.target.closest(".ttree li[draggable]");
+    if (!item) return;
+    dragged = item;
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", item.dataset.id);
+    item.classList.add("dragging");
+  });
+  document.addEventListener("dragend", function () {
+    if (dragged) dragged.classList.remove("dragging");
+    document.querySelectorAll(".tnode.drop-target").forEach(function (n) { n.classList.remove("drop-target"); });
+    dragged = null;
+  });
+  document.addEventListener("dragover", function (e) {
+    const node = e.target.closest && e.target.closest(".ttree .tnode");
+    if (!node || !dragged || dragged.contains(node)) return;
+    e.preventDefault();
+    document.querySelectorAll(".tnode.drop-target").forEach(function (n) { if (n !== node) n.classList.remove("drop-target"); });
+    node.classList.add("drop-target");
+  });
+  document.addEventListener("drop", function (e) {
+    const node = e.target.closest && e.target.closest(".ttree .tnode");
+    if (!node || !dragged || dragged.contains(node)) return;
+    e.preventDefault();
+    const parent = node.closest("li").dataset.id;
+    const moving = dragged.dataset.id;
+    const tree = document.querySelector(".ttree");
+    const body = new URLSearchParams({ parent: parent, csrf_token: csrfToken() });
+    fetch(tree.dataset.moveUrl.replace("{id}", moving), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: body.toString(),
+    }).then(function (r) { window.location.href = r.url; });
+  });
+
+  // Rule editor: typing in the JSON switches the form to JSON mode.
+  document.addEventListener("input", function (e) {
+    const editor = e.target.closest("[data-json-editor]");
+    if (!editor) return;
+    const form = editor.form;
+    form.querySelector("input[name=mode]").value = "json";
+    const rows = form.querySelector(".rows-mode");
+    if (rows) { rows.hidden = true; rows.disabled = true; }
+  });
+})();
