@@ -161,8 +161,9 @@ def demo(
             fail("the demo runs on embedded SQLite; unset SECTEUR_DATABASE_URL")
         token = prepare_demo(settings, reset=reset, progress=err)
         base = f"http://{host}:{port}"
-        err.print(f"\n[bold]Secteur demo[/bold] at {base}  (API docs: {base}/docs)")
-        err.print(f"  admin login : {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
+        err.print(f"\n[bold]Secteur demo[/bold] — open {base}/ in your browser")
+        err.print(f"  sign in as  : {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
+        err.print(f"  API docs    : {base}/docs")
         err.print(f"  API token   : {token}")
         err.print(
             f"  try         : curl -H 'Authorization: Zoho-oauthtoken {token}' "

@@ -18,6 +18,7 @@ from secteur.web.pages import (
     settings_profiles,
     settings_roles,
     settings_users,
+    territory_runs,
     territory_tree,
 )
 from secteur.web.render import STATIC
@@ -44,6 +45,7 @@ def install(api: FastAPI) -> None:
         settings_fields.router,
         settings_roles.router,
         settings_profiles.router,
+        territory_runs.router,
         territory_tree.router,
         record_territories.router,
         records.router,
