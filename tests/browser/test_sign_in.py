@@ -77,3 +77,18 @@ def test_signing_out_returns_to_the_sign_in_page_and_ends_the_session(
     expect(page).to_have_url(re.compile(r"/login$"))
     page.goto("/m/Accounts")
     expect(page).to_have_url(re.compile(r"/login\?next=/m/Accounts$"))
+
+
+def test_a_sign_in_posted_from_elsewhere_without_the_forms_token_is_refused(
+    context: BrowserContext,
+) -> None:
+    # No visit to /login first: no token cookie, as for a form another site would post.
+    response = context.request.post(
+        "/login",
+        form={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": "guessed"},
+        max_redirects=0,
+    )
+
+    assert response.status == 403
+    assert "The sign-in form expired" in response.text()
+    assert _session_cookies(context) == []
