@@ -26,6 +26,7 @@ SECTIONS = (
     ("fields", "Fields", "/settings/fields"),
     ("roles", "Roles", "/settings/roles"),
     ("profiles", "Profiles", "/settings/profiles"),
+    ("territories", "Territories", "/territories/settings"),
 )
 MAX_ID = 2**63 - 1
 
