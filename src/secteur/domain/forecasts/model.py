@@ -49,6 +49,8 @@ class ForecastSettings:
     stage_categories: Mapping[str, Category] = field(
         default_factory=lambda: dict(DEFAULT_STAGE_CATEGORIES)
     )
+    # FC-12 Beyond: take a snapshot of each current forecast every so many days (0: never).
+    snapshot_every_days: int = 0
 
     def category(self, stage: str) -> Category:
         return self.stage_categories.get(stage, Category.PIPELINE)
@@ -62,6 +64,7 @@ class ForecastSettings:
             "date_field": self.date_field,
             "type": self.type.value,
             "stage_categories": {k: Category(v).value for k, v in self.stage_categories.items()},
+            "snapshot_every_days": self.snapshot_every_days,
         }
 
     @classmethod
@@ -82,6 +85,7 @@ class ForecastSettings:
                 k: Category(v)
                 for k, v in (data.get("stage_categories") or default.stage_categories).items()
             },
+            snapshot_every_days=int(data.get("snapshot_every_days", 0)),
         )
 
 
