@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from secteur.adapters.db import directory_repo, metadata_repo, migrate
+from secteur.adapters.db import directory_repo, forecast_triggers, metadata_repo, migrate
 from secteur.adapters.db import tables as t
-from secteur.adapters.db.records_schema import create_module_table
+from secteur.adapters.db.records_schema import create_module_table, tables_for
 from secteur.domain.catalog import standard_modules
 from secteur.domain.directory import ADMIN_PERMISSIONS, ModuleAccess, Profile, UserStatus
+from secteur.domain.fields import Module
+from secteur.domain.forecasts.model import ForecastSettings
 from secteur.domain.org import OrgType
 from secteur.domain.passwords import hash_password
 from secteur.services.app import Secteur
@@ -26,19 +28,46 @@ class InitResult:
     admin_id: int
 
 
+# Where the org keeps its forecast settings (FC-1) in `org.settings`.
+FORECAST_SETTINGS_KEY = "forecast"
+
+
 def upgrade_schema(app: Secteur) -> str | None:
-    """Apply pending migrations; returns the revision now current."""
+    """Apply pending migrations; returns the revision now current.
+
+    The forecast triggers depend on the deals table's columns, which migrations do not know:
+    an org created before them gets them here, with its forecast settings (ADR 0011).
+    """
     with app.engine.connect() as conn:
         with conn.begin():
             migrate.upgrade(conn)
+            if _has_org(conn) and not forecast_triggers.installed(conn):
+                settings = conn.execute(sa.select(t.org.c.settings)).scalar_one() or {}
+                modules = metadata_repo.load_modules(conn)
+                deals = next(m for m in modules if m.api_name == "Deals")
+                install_forecasts(
+                    conn, deals, ForecastSettings.from_json(settings.get(FORECAST_SETTINGS_KEY))
+                )
         return migrate.current_revision(conn)
+
+
+def install_forecasts(conn: sa.Connection, deals: Module, settings: ForecastSettings) -> None:
+    """The forecast cells' triggers for the settings' amount and date fields, cells rebuilt."""
+    columns = forecast_triggers.forecast_columns(
+        tables_for([deals])["Deals"], settings.amount_field, settings.date_field
+    )
+    forecast_triggers.install_forecast_triggers(conn, columns)
+
+
+def _has_org(conn: sa.Connection) -> bool:
+    if not sa.inspect(conn).has_table("org"):
+        return False
+    return conn.execute(sa.select(sa.func.count()).select_from(t.org)).scalar_one() > 0
 
 
 def is_initialised(app: Secteur) -> bool:
     with app.engine.connect() as conn:
-        if not sa.inspect(conn).has_table("org"):
-            return False
-        return conn.execute(sa.select(sa.func.count()).select_from(t.org)).scalar_one() > 0
+        return _has_org(conn)
 
 
 def standard_profiles() -> tuple[Profile, Profile]:
@@ -102,6 +131,8 @@ def init_org(
         for module in standard_modules():
             metadata_repo.insert_module(conn, module, now)
             create_module_table(conn, module)
+            if module.api_name == "Deals":
+                install_forecasts(conn, module, ForecastSettings())
         root = directory_repo.insert_role(
             conn, ROOT_ROLE, None, False, "Top of the role hierarchy", now, None
         )

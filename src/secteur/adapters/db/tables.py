@@ -332,3 +332,19 @@ password_links = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("used_at", UTCDateTime, nullable=True),
 )
+
+# Deals summed by (territory, owner, month, stage), kept by database triggers in the transaction
+# of every write (ADR 0011, `forecast_triggers`). Integer cents, so that the sums never drift
+# from a recomputation. territory_id 0: no territory; month yyyymm, 0: no date; stage '': none.
+forecast_cells = sa.Table(
+    "forecast_cells",
+    metadata,
+    sa.Column("territory_id", sa.BigInteger, nullable=False),
+    sa.Column("owner_id", sa.BigInteger, nullable=False),
+    sa.Column("month", sa.Integer, nullable=False),
+    sa.Column("stage", sa.String(120), nullable=False),
+    sa.Column("deals", sa.BigInteger, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("weighted_cents", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("territory_id", "owner_id", "month", "stage"),
+)

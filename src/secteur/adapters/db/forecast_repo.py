@@ -1,0 +1,68 @@
+"""Reading the forecast cells (ADR 0011), and recomputing them from the deals for comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from secteur.adapters.db.forecast_triggers import ForecastColumns, contributions_sql
+
+__all__ = ["Cell", "cells", "recompute"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Cell:
+    """Deals of one territory (0: none), owner and stage, summed over months.
+
+    `month` is the cell's month (yyyymm, 0: no date) when read by month, else the first month of
+    the range read. Amounts are integer cents: `weighted_cents` is Σ amount × probability (%).
+    """
+
+    territory_id: int
+    owner_id: int
+    month: int
+    stage: str
+    deals: int
+    amount_cents: int
+    weighted_cents: int
+
+
+def _read(
+    conn: sa.Connection, source: str, month_from: int, month_to: int, by_month: bool
+) -> list[Cell]:
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    month = "month" if by_month else f"{int(month_from)}"
+    keys = "territory_id, owner_id, month, stage" if by_month else "territory_id, owner_id, stage"
+    query = (
+        f"SELECT territory_id, owner_id, {month}, stage, sum(deals), sum(amount_cents), "
+        f"sum(weighted_cents) FROM {source} WHERE month BETWEEN {marker} AND {marker} "
+        f"GROUP BY {keys} HAVING sum(deals) <> 0"
+    )
+    rows: Iterable[Any] = conn.exec_driver_sql(query, (month_from, month_to))
+    return sorted(
+        Cell(int(a), int(b), int(c), d, int(e), int(f), int(g)) for a, b, c, d, e, f, g in rows
+    )
+
+
+def cells(
+    conn: sa.Connection, month_from: int, month_to: int, *, by_month: bool = False
+) -> list[Cell]:
+    """The stored cells of the months `month_from`…`month_to` (yyyymm, inclusive), summed by
+    (territory, owner, stage) — or kept by month — sorted; empty cells are left out."""
+    return _read(conn, "forecast_cells", month_from, month_to, by_month)
+
+
+def recompute(
+    conn: sa.Connection,
+    columns: ForecastColumns,
+    month_from: int,
+    month_to: int,
+    *,
+    by_month: bool = False,
+) -> list[Cell]:
+    """What `cells` answers, computed from the deals and their territories directly."""
+    source = f"({contributions_sql(conn.dialect, columns)}) AS recomputed"
+    return _read(conn, source, month_from, month_to, by_month)
