@@ -35,6 +35,10 @@ territories_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(territories_app, name="territories")
+forecast_app = typer.Typer(
+    help="Forecasts: the roll-up of a period, snapshots.", no_args_is_help=True
+)
+app.add_typer(forecast_app, name="forecast")
 app.add_typer(user_app, name="user")
 app.add_typer(auth_app, name="auth")
 auth_app.add_typer(client_app, name="client")
@@ -501,6 +505,93 @@ def explanation_lines(explanation: dict[str, Any]) -> list[str]:
                 f"{json.dumps(condition['record_value'])}"
             )
     return lines
+
+
+PeriodOption = Annotated[
+    str | None,
+    typer.Option("--period", help="2027-Q1 or 2027-03, as the settings' period (default: now)"),
+]
+UserOption = Annotated[
+    str | None, typer.Option("--user", help="Acting user e-mail (default: an admin)")
+]
+
+
+@forecast_app.command("show")
+def forecast_show(
+    period: PeriodOption = None,
+    territory: Annotated[
+        str | None,
+        typer.Option("--territory", help="Start from this territory (or role, with --by role)"),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="role or territory (default: the current hierarchy, FC-2)"),
+    ] = None,
+    user: UserOption = None,
+) -> None:
+    """The forecast's roll-up as a tree: target, achieved, pipeline, weighted, achieved %."""
+    from rich.text import Text
+    from rich.tree import Tree
+
+    from secteur.services.forecast_cli import show
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            view = show(instance, period=period, node_name=territory, by=by, user_email=user)
+        title = f"{view.kind.value.title()} forecast {view.period.key} — {view.period.label()}"
+        if view.forecast_id is None:
+            title += " (no forecast saved: no targets)"
+        tree = Tree(Text(title))
+        stack = [(tree, view.root)]
+        while stack:
+            branch, line = stack.pop(0)
+            # Text, not markup: names and the flags' brackets are printed as they are.
+            node = branch.add(Text(forecast_line(line.row, line.row["node_name"])))
+            for member in line.members:
+                node.add(Text(forecast_line(member, f"👤 {member['user_name']}")))
+            stack.extend((node, child) for child in line.children)
+        # Piped into a file or another program, lines are not cut at 80 columns.
+        Console(width=None if sys.stdout.isatty() else 1000).print(tree)
+
+    run(action)
+
+
+def forecast_line(row: dict[str, Any], name: str) -> str:
+    """One node or member of `forecast show`: figures, achieved %, flags."""
+
+    def amount(value: float | None) -> str:
+        if value is None:
+            return "—"
+        return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+
+    flags = []
+    if row["achieved_pct"] is not None and row["achieved_pct"] >= 100:
+        flags.append("★ star")
+    if row["target_mismatch"]:
+        flags.append("⚠ targets below differ")
+    if row["target_not_set"]:
+        flags.append("no target")
+    pct = "—" if row["achieved_pct"] is None else f"{row['achieved_pct']:.2f} %"
+    return (
+        f"{name}  target {amount(row['target'])} · achieved {amount(row['achieved'])} · "
+        f"pipeline {amount(row['pipeline'])} · weighted {amount(row['weighted_pipeline'])} · "
+        f"{pct}" + (f"  [{', '.join(flags)}]" if flags else "")
+    )
+
+
+@forecast_app.command("snapshot")
+def forecast_snapshot(period: PeriodOption = None, user: UserOption = None) -> None:
+    """Keep the figures of the current hierarchy's forecast of the period (FC-12); prints JSON."""
+    from secteur.services.forecast_cli import snapshot
+
+    def action() -> None:
+        with secteur() as instance:
+            _require_org(instance)
+            forecast_id, snapshot_id = snapshot(instance, period=period, user_email=user)
+        print(json.dumps({"forecast_id": str(forecast_id), "snapshot_id": str(snapshot_id)}))
+
+    run(action)
 
 
 @app.command()

@@ -1,5 +1,6 @@
-"""The background worker: delivers the outbox after commit (00-product.md, step 7) and runs
-background jobs (`secteur.services.jobs`: run rules, previews).
+"""The background worker: delivers the outbox after commit (00-product.md, step 7), runs
+background jobs (`secteur.services.jobs`: run rules, previews) and takes the scheduled forecast
+snapshots (FC-12).
 
 Several workers may run against PostgreSQL: a message is claimed with a lease (row lock,
 SKIP LOCKED) so exactly one worker delivers it; a worker that dies mid-delivery leaves a
@@ -11,13 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from secteur.adapters.db import tables as t
-from secteur.services import jobs
+from secteur.services import forecasts, jobs
 from secteur.services.app import Secteur
 
 log = logging.getLogger("secteur.worker")
@@ -26,6 +27,8 @@ Handler = Callable[[Mapping[str, Any]], None]
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 BATCH = 50
+# Scheduled snapshots are counted in days: looking for due ones once a minute is plenty.
+SNAPSHOT_CHECK = timedelta(minutes=1)
 
 
 class Worker:
@@ -35,6 +38,7 @@ class Worker:
         self.app = app
         self.handlers = dict(handlers or app.outbox_handlers)
         self.poll_seconds = poll_seconds
+        self._next_snapshot_check: datetime | None = None
 
     def _claim(self) -> list[tuple[int, str, Mapping[str, Any], int]]:
         outbox = t.outbox
@@ -94,12 +98,21 @@ class Worker:
                 }
             tx.conn.execute(outbox.update().where(outbox.c.id == message_id).values(**values))
 
+    def take_due_snapshots(self) -> list[int]:
+        """The forecast snapshots due by the settings' schedule, at most once a minute."""
+        now = self.app.clock()
+        if self._next_snapshot_check is not None and now < self._next_snapshot_check:
+            return []
+        self._next_snapshot_check = now + SNAPSHOT_CHECK
+        return forecasts.due_snapshots(self.app)
+
     def run(self, stop: threading.Event) -> None:
         log.info("worker started")
         while not stop.is_set():
             try:
                 self.deliver_pending()
                 jobs.run_pending(self.app)
+                self.take_due_snapshots()
             except Exception:  # the loop must survive a database hiccup
                 log.exception("worker cycle failed")
             stop.wait(self.poll_seconds)

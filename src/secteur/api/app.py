@@ -13,7 +13,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from secteur import __version__
 from secteur.api import openapi, responses
-from secteur.api.routers import metadata, oauth, org, profiles, records, roles, territories, users
+from secteur.api.routers import (
+    forecasts,
+    metadata,
+    oauth,
+    org,
+    profiles,
+    records,
+    roles,
+    territories,
+    users,
+)
 from secteur.services.app import Secteur
 from secteur.services.errors import ServiceError
 from secteur.web import app as web
@@ -156,6 +166,7 @@ def create_app(secteur: Secteur) -> FastAPI:
         metadata.router,
         # Before records: `/crm/v8/{module}/{record}` would take the territory paths.
         territories.router,
+        forecasts.router,
         records.router,
     ):
         api.include_router(router)

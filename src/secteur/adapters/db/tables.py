@@ -348,3 +348,43 @@ forecast_cells = sa.Table(
     sa.Column("weighted_cents", sa.BigInteger, nullable=False),
     sa.PrimaryKeyConstraint("territory_id", "owner_id", "month", "stage"),
 )
+
+# Forecasts (forecasts.md): one per (hierarchy kind, period) (FC-3). The period is kept with the
+# fiscal calendar it was created under, so that a later change of the fiscal-year settings does
+# not silently move an existing forecast's months.
+forecasts = _table(
+    "forecasts",
+    sa.Column("hierarchy", sa.String(16), nullable=False),  # "territory" | "role"
+    sa.Column("period", sa.String(16), nullable=False),  # "2027-Q1" | "2027-03"
+    sa.Column("period_kind", sa.String(16), nullable=False),  # "quarterly" | "monthly"
+    sa.Column("fiscal_year_start_month", sa.Integer, nullable=False),
+    sa.Column("fiscal_year_naming", sa.String(8), nullable=False),
+    # FC-13: {"territories": [ids], "roles": [ids], "users": [ids]}
+    sa.Column("exclusions", sa.JSON, nullable=False),
+    *_stamps(),
+    sa.UniqueConstraint("hierarchy", "period"),
+)
+
+# FC-4: a node's target (user_id 0) or a member's target within the node. Hundredths of the
+# forecast's unit (cents of revenue, or hundredths of a deal), so that sums are exact.
+forecast_targets = sa.Table(
+    "forecast_targets",
+    metadata,
+    ref("forecast_id", "forecasts.id", nullable=False),
+    sa.Column("node_id", sa.BigInteger, nullable=False),
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("set_by", sa.BigInteger, nullable=True),
+    sa.Column("set_time", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("forecast_id", "node_id", "user_id"),
+)
+
+# FC-12 Beyond: a forecast's summary rows as they were at a moment, to compare with later.
+forecast_snapshots = _table(
+    "forecast_snapshots",
+    ref("forecast_id", "forecasts.id", nullable=False, index=True),
+    sa.Column("taken_time", UTCDateTime, nullable=False),
+    sa.Column("taken_by", sa.BigInteger, nullable=True),
+    sa.Column("scheduled", sa.Boolean, nullable=False),
+    sa.Column("rows", sa.JSON, nullable=False),
+)
