@@ -37,7 +37,7 @@ __all__ = [
 
 DEALS = "Deals"
 CELLS = "forecast_cells"
-KEY = ("territory_id", "owner_id", "month", "stage")
+KEY = ("month", "territory_id", "owner_id", "stage")
 MEASURES = ("deals", "amount_cents", "weighted_cents")
 # One name per trigger (and, on PostgreSQL, per function).
 TRIGGERS = (
@@ -113,10 +113,10 @@ class _Sql:
             month = f"CAST(substr({date}, 1, 4) || substr({date}, 6, 2) AS INTEGER)"
         else:
             month = f"CAST(to_char({date}, 'YYYYMM') AS INTEGER)"
-        return [
+        return [  # in the order of KEY + MEASURES
+            f"COALESCE({month}, 0)",
             territory,
             self.col(row, c.owner),
-            f"COALESCE({month}, 0)",
             f"COALESCE({self.col(row, c.stage)}, '')",
             f"{sign}1",
             f"{sign}{self.cents(f'{amount} * 100')}",

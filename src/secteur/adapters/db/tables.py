@@ -346,7 +346,10 @@ forecast_cells = sa.Table(
     sa.Column("deals", sa.BigInteger, nullable=False),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("weighted_cents", sa.BigInteger, nullable=False),
-    sa.PrimaryKeyConstraint("territory_id", "owner_id", "month", "stage"),
+    # Month first: every read is a period's months. On SQLite the table is the primary key's
+    # b-tree itself (WITHOUT ROWID), which makes a trigger's upsert a third as costly.
+    sa.PrimaryKeyConstraint("month", "territory_id", "owner_id", "stage"),
+    sqlite_with_rowid=False,
 )
 
 # Forecasts (forecasts.md): one per (hierarchy kind, period) (FC-3). The period is kept with the

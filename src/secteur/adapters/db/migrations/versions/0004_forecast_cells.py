@@ -29,8 +29,9 @@ def upgrade() -> None:
         sa.Column("amount_cents", sa.BigInteger(), nullable=False),
         sa.Column("weighted_cents", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "territory_id", "owner_id", "month", "stage", name=op.f("pk_forecast_cells")
+            "month", "territory_id", "owner_id", "stage", name=op.f("pk_forecast_cells")
         ),
+        sqlite_with_rowid=False,
     )
 
 
