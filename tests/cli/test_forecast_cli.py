@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
+from secteur.config import Settings
+from secteur.demo import prepare_demo
 from secteur.services import forecasts, territory_assignment
 from secteur.services import records as record_service
 from secteur.services import territories as territory_service
@@ -18,7 +21,7 @@ from tests.support import territories as ts
 from tests.support.orgs import TEST_SECRET
 
 # Each call is a process start: SQLite only (the services are tested on both databases).
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 def secteur(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -66,6 +69,7 @@ def small_org(app: Secteur) -> tuple[int, int, int]:
     return europe, france, forecast
 
 
+@sqlite_only
 def test_forecast_show_prints_the_roll_up_as_a_tree(app: Secteur, org_url: str) -> None:
     small_org(app)
     shown = secteur(org_url, "forecast", "show", "--period", "2027-Q1")
@@ -109,6 +113,7 @@ def test_forecast_show_prints_the_roll_up_as_a_tree(app: Secteur, org_url: str) 
     assert nobody.returncode == 1 and "no territory named Atlantis" in nobody.stderr
 
 
+@sqlite_only
 def test_forecast_snapshot_keeps_the_figures(app: Secteur, org_url: str) -> None:
     _, _, forecast = small_org(app)
     taken = secteur(org_url, "forecast", "snapshot", "--period", "2027-Q1")
@@ -124,3 +129,14 @@ def test_forecast_snapshot_keeps_the_figures(app: Secteur, org_url: str) -> None
     missing = secteur(org_url, "forecast", "snapshot", "--period", "2027-Q3")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "error: there is no territory forecast for 2027-Q3"
+
+
+def test_the_readme_forecast_commands_run_on_the_demo(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    prepare_demo(Settings(database_url=url, secret_key=TEST_SECRET, data_dir=tmp_path))
+    shown = secteur(url, "forecast", "show", "--territory", "EMEA", "--by", "territory")
+    assert shown.returncode == 0, shown.stderr
+    assert "(no forecast saved: no targets)" in shown.stdout
+    assert "EMEA  target — · achieved " in shown.stdout
+    assert len(shown.stdout.splitlines()) > 10
+    assert secteur(url, "forecast", "show", "--period", "2027-Q1").returncode == 0
