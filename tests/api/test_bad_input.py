@@ -572,7 +572,8 @@ def test_an_unknown_path_is_404_invalid_url_pattern(api: httpx.Client) -> None:
     for path in (
         "/crm/v8/Accounts/1/Contacts/extra",
         "/crm/v9/Accounts",
-        "/nothing",
+        "/crm/nothing",
+        "/oauth/nothing",
         "/crm/v8/",
         "/crm/v8/Accounts/1/2/3/4",
     ):

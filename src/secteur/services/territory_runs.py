@@ -358,6 +358,8 @@ def _apply(
     if dry_run:
         result["preview"] = summary
         return result
+    # A run reports its change per territory too (counts, and ids when asked for).
+    result["territories"] = summary
     territory_snapshot.delete_pairs(tx.conn, lost_ids, lost_tids)
     territory_snapshot.insert_pairs(tx.conn, module.api_name, gained_ids, gained_tids, tx.now)
     if len(moved):

@@ -328,7 +328,7 @@ def _path(tree: Tree | None, territory_id: int) -> str:
 
 def _lines(result: Mapping[str, Any] | None, tree: Tree | None) -> list[Line]:
     out = []
-    for item in (result or {}).get("preview") or ():
+    for item in (result or {}).get("preview") or (result or {}).get("territories") or ():
         ids = item.get("record_ids")
         territory_id = str(item["territory"]["id"])
         out.append(

@@ -75,6 +75,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { initAll(document); });
+  // Rows drawn by other scripts ask for their pickers to be set up.
+  document.addEventListener("lookup:init", function (e) { initLookup(e.target); });
   document.addEventListener("htmx:afterSwap", function (e) { initAll(e.target.parentNode || document); });
 
   document.addEventListener("click", function (e) {
@@ -286,5 +288,46 @@
     form.querySelector("input[name=mode]").value = "json";
     const rows = form.querySelector(".rows-mode");
     if (rows) { rows.hidden = true; rows.disabled = true; }
+  });
+})();
+
+// Filter rows: an operator that takes another number of values (is empty, is between…) redraws
+// its row; one that takes the same keeps it, so what is being typed is never replaced.
+(function () {
+  "use strict";
+  document.addEventListener("focusin", function (e) {
+    const select = e.target.closest && e.target.closest("select[data-row-url]");
+    if (select) select.dataset.arity = select.selectedOptions[0].dataset.arity;
+  });
+  document.addEventListener("change", function (e) {
+    const select = e.target.closest && e.target.closest("select[data-row-url]");
+    if (!select) return;
+    const before = select.dataset.arity;
+    const after = select.selectedOptions[0].dataset.arity;
+    select.dataset.arity = after;
+    if (before === after) return;
+    const row = select.closest(".filter-row");
+    const params = new URLSearchParams();
+    row.querySelectorAll("input, select").forEach(function (el) {
+      if (!el.name) return;
+      if (el.multiple) { Array.from(el.selectedOptions).forEach(function (o) { params.append(el.name, o.value); }); }
+      else { params.append(el.name, el.value); }
+    });
+    fetch(select.dataset.rowUrl + "&" + params.toString(), { credentials: "same-origin" })
+      .then(function (r) {
+        if (r.redirected || r.status === 204) { window.location.reload(); return null; }
+        return r.text();
+      })
+      .then(function (html) {
+        if (html === null) return;
+        const holder = document.createElement("div");
+        holder.innerHTML = html;
+        const fresh = holder.firstElementChild;
+        row.replaceWith(fresh);
+        if (window.htmx) window.htmx.process(fresh);
+        fresh.querySelectorAll(".lookup").forEach(function (box) { box.dispatchEvent(new Event("lookup:init", { bubbles: true })); });
+        const form = fresh.closest("form");
+        if (form) form.dispatchEvent(new Event("filter-changed"));
+      });
   });
 })();
