@@ -213,7 +213,7 @@ def org(app: Secteur, api: httpx.Client) -> TerritoryOrg:
     return TerritoryOrg(app, api)
 
 
-def test_hand_checked_territory_forecast_rolls_deals_up_by_their_territory(
+def test_FC_6_to_FC_10_hand_checked_territory_forecast_rolls_deals_up_by_their_territory(
     api: httpx.Client, org: TerritoryOrg
 ) -> None:
     """FC-4, FC-6 … FC-10 end to end: every figure below was worked out by hand."""
@@ -537,7 +537,7 @@ def test_FC_1_a_new_amount_field_rebuilds_the_figures_at_once(
 # --- a small role organisation, written out --------------------------------------------------
 
 
-def test_hand_checked_role_forecast_rolls_deals_up_by_their_owners_role(
+def test_FC_11_hand_checked_role_forecast_rolls_deals_up_by_their_owners_role(
     app: Secteur, api: httpx.Client
 ) -> None:
     """FC-11 end to end: CEO (the administrator) → Sales Manager (Mia) → Sales Rep (Ray, Rob)."""

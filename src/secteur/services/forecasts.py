@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from secteur.adapters.db import directory_repo, forecast_repo, forecast_store
+from secteur.adapters.db import directory_repo, forecast_repo, forecast_store, territory_repo
 from secteur.adapters.db import tables as t
 from secteur.domain.actor import Actor
 from secteur.domain.fields import DataType
@@ -250,6 +250,9 @@ def update_settings(tx: Tx, actor: Actor, body: Mapping[str, Any]) -> ForecastSe
     this transaction: the next read already counts by the new field."""
     if not actor.admin:
         raise NoPermission("only administrators can change the forecast settings")
+    # The org row is locked, as territory settings lock it: both rewrite `org.settings`, and
+    # neither may lose the other's change.
+    territory_repo.lock_tree(tx.conn)
     org = directory_repo.load_org(tx.conn)
     current = ForecastSettings.from_json(org.settings.get(FORECAST_SETTINGS_KEY))
     updated = replace(current, **_settings_changes(tx, body, current))
