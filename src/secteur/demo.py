@@ -13,7 +13,7 @@ from rich.console import Console
 from secteur.config import Settings
 from secteur.domain.actor import actor_for
 from secteur.domain.catalog import DEAL_STAGES, INDUSTRIES, LEAD_SOURCES, LEAD_STATUSES
-from secteur.services import auth, roles, territories, users
+from secteur.services import auth, forecasts, roles, territories, users
 from secteur.services.app import Secteur
 from secteur.services.records import Mode, write_records
 from secteur.services.setup import init_org, is_initialised
@@ -236,6 +236,7 @@ def build_demo(app: Secteur, *, accounts: int = 1200, seed: int = 7) -> None:
     reps_by_region = _team(app, rng)
     _territories(app, reps_by_region)
     _records(app, rng, reps_by_region, accounts)
+    _forecasts(app)
 
 
 def _team(app: Secteur, rng: random.Random) -> dict[str, list[int]]:
@@ -559,3 +560,46 @@ def _records(app: Secteur, rng: random.Random, reps: dict[str, list[int]], accou
         leads = state.module("Leads")
         assert leads is not None
         write_records(tx, admin, leads, lead_items, mode=Mode.INSERT, max_batch=None)
+
+
+def _forecasts(app: Secteur) -> None:
+    """A forecast for each period of the current fiscal year, with targets on the first three
+    levels of the territory tree and for their members, so the forecast page means something
+    on first start. The deepest of those levels gets a stretch over what its deals promise;
+    members share it; each level above is the sum of what is below it (no false mismatch)."""
+    with app.write() as tx:
+        admin = actor_for(tx.state.directory, next(iter(tx.state.directory.users)), source="system")
+        assert admin is not None
+        h = forecasts.hierarchy(tx, forecasts.current_kind(tx))
+        levels = {h.root: 0}
+        for node in reversed(h.postorder):
+            for child in h.children[node]:
+                levels[child] = levels[node] + 1
+        planned = sorted((n for n, level in levels.items() if level <= 2), key=lambda n: levels[n])
+        for period in forecasts.current_period(tx).year_periods():
+            forecast_id = forecasts.create_forecast(tx, admin, {"period": period.key})
+            target: dict[int, float] = {}
+            items: list[dict[str, Any]] = []
+            for node in reversed(planned):  # deepest first: parents add up their children
+                members = sorted(h.members.get(node, ()))
+                below = [target[c] for c in h.children[node] if c in target]
+                if below:
+                    shares = [_round_target(sum(below) * 0.1 / max(1, len(members)))] * len(members)
+                    target[node] = sum(below) + sum(shares)
+                else:
+                    head = forecasts.summary(tx, admin, forecast_id, node, True)[0]
+                    promised = head.metrics.achieved + 0.5 * head.metrics.pipeline
+                    share = _round_target(promised / max(1, len(members)))
+                    shares = [share] * len(members)
+                    target[node] = share * len(members) if members else _round_target(promised)
+                items.append({"node": {"id": str(node)}, "target": target[node]})
+                items += [
+                    {"node": {"id": str(node)}, "user": {"id": str(u)}, "target": amount}
+                    for u, amount in zip(members, shares, strict=True)
+                ]
+            forecasts.set_targets(tx, admin, forecast_id, items)
+
+
+def _round_target(amount: float) -> float:
+    """A round target a little above what the deals promise (never zero)."""
+    return float(max(10_000, round(amount * 1.15, -4)))

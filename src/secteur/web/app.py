@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 from secteur.web.deps import error_page
 from secteur.web.pages import (
     auth,
+    forecasts,
     home,
     record_territories,
     records,
@@ -45,6 +46,7 @@ def install(api: FastAPI) -> None:
         settings_fields.router,
         settings_roles.router,
         settings_profiles.router,
+        forecasts.router,
         territory_runs.router,
         territory_tree.router,
         record_territories.router,
