@@ -89,9 +89,14 @@ def _chunks(deals: Deals, size: int) -> Iterator[Deals]:
         yield Deals(deals.values[start:end], deals.owners[start:end], deals.territories[start:end])
 
 
-def _columns(tx: Any) -> forecast_triggers.ForecastColumns:
+def _deals(tx: Any) -> Any:
     module = tx.state.module("Deals")
-    return forecast_triggers.forecast_columns(tx.state.table(module))
+    assert module is not None
+    return tx.state.table(module)
+
+
+def _columns(tx: Any) -> forecast_triggers.ForecastColumns:
+    return forecast_triggers.forecast_columns(_deals(tx))
 
 
 def _write_tree(conn: sa.Connection, territories: list[Territory], now: Any, owner: int) -> None:
@@ -118,7 +123,7 @@ def _write_tree(conn: sa.Connection, territories: list[Territory], now: Any, own
 
 def _insert(tx: Any, deals: Deals) -> list[int]:
     """Deals, then their territory pairs, as bulk writes (the pairs as run rules writes them)."""
-    rt = tx.state.table(tx.state.module("Deals"))
+    rt = _deals(tx)
     actor = next(iter(tx.state.directory.users))
     ids = records_repo.insert(tx.conn, rt, deals.values, deals.owners, actor, tx.now)
     return ids
@@ -164,7 +169,7 @@ def _bulk_writes(app: Secteur, deals: Deals) -> dict[str, float]:
         _pairs(tx, ids, deals.territories)
         out["insert_pair_us"] = (time.perf_counter() - start) / n * 1e6
     with app.write() as tx:
-        rt = tx.state.table(tx.state.module("Deals")).table
+        rt = _deals(tx).table
         start = time.perf_counter()
         tx.conn.execute(
             t.record_territories.delete().where(t.record_territories.c.record_id >= min(ids))
@@ -189,7 +194,7 @@ def _single_saves(app: Secteur, deals: Deals) -> float:
         times.append(time.perf_counter() - start)
         assert result.code == "SUCCESS", result
     with app.write() as tx:
-        rt = tx.state.table(tx.state.module("Deals"))
+        rt = _deals(tx)
         name = rt.column(rt.module.fields[0])
         tx.conn.execute(rt.table.delete().where(name.like("Save %")))
     return round(median(times) * 1e3, 2)
@@ -234,11 +239,9 @@ class TreeIndex:
 def tree_index(territories: list[Territory]) -> TreeIndex:
     ids = np.array(sorted(x.id for x in territories), dtype=np.int64)
     by_id = {x.id: x for x in territories}
+    parents = [by_id[i].parent_id for i in ids.tolist()]
     parent = np.array(
-        [
-            -1 if by_id[i].parent_id is None else int(np.searchsorted(ids, by_id[i].parent_id))
-            for i in ids.tolist()
-        ],
+        [-1 if p is None else int(np.searchsorted(ids, p)) for p in parents],
         dtype=np.int64,
     )
     depth = np.zeros(len(ids), dtype=np.int64)
@@ -308,7 +311,8 @@ def rollup_numpy(
     np.add.at(totals, (node, category[known]), measures[known])
     for level in reversed(tree.levels[1:]):
         np.add.at(totals, tree.parent[level], totals[level])
-    return totals[tree.levels[0][0]]
+    root: np.ndarray = totals[tree.levels[0][0]]
+    return root
 
 
 def _reads(app: Secteur, tree: TreeIndex, runs: int) -> dict[str, Any]:
@@ -342,8 +346,9 @@ def _reads(app: Secteur, tree: TreeIndex, runs: int) -> dict[str, Any]:
 
 def _check(app: Secteur) -> int:
     with app.read() as tx:
-        stored = forecast_repo.cells(tx.conn, *QUARTER, by_month=True)
-        assert stored == forecast_repo.recompute(tx.conn, _columns(tx), *QUARTER, by_month=True)
+        stored = sorted(forecast_repo.cells(tx.conn, *QUARTER, by_month=True))
+        recomputed = forecast_repo.recompute(tx.conn, _columns(tx), *QUARTER, by_month=True)
+        assert stored == sorted(recomputed)
         return sum(c.deals for c in stored)
 
 

@@ -61,12 +61,12 @@ def _install(app: Secteur, columns: ForecastColumns) -> None:
 
 def _stored(app: Secteur) -> list[Cell]:
     with app.read() as tx:
-        return forecast_repo.cells(tx.conn, *EVERY_MONTH, by_month=True)
+        return sorted(forecast_repo.cells(tx.conn, *EVERY_MONTH, by_month=True))
 
 
 def _recomputed(app: Secteur, columns: ForecastColumns) -> list[Cell]:
     with app.read() as tx:
-        return forecast_repo.recompute(tx.conn, columns, *EVERY_MONTH, by_month=True)
+        return sorted(forecast_repo.recompute(tx.conn, columns, *EVERY_MONTH, by_month=True))
 
 
 def _assert_consistent(app: Secteur, columns: ForecastColumns) -> None:

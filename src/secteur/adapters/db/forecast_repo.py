@@ -36,22 +36,24 @@ def _read(
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     month = "month" if by_month else f"{int(month_from)}"
     keys = "territory_id, owner_id, month, stage" if by_month else "territory_id, owner_id, stage"
+    # Sums cast back to BIGINT: PostgreSQL's sum(bigint) is numeric, handed out as Decimal.
+    sums = ", ".join(
+        f"CAST(sum({m}) AS BIGINT)" for m in ("deals", "amount_cents", "weighted_cents")
+    )
     query = (
-        f"SELECT territory_id, owner_id, {month}, stage, sum(deals), sum(amount_cents), "
-        f"sum(weighted_cents) FROM {source} WHERE month BETWEEN {marker} AND {marker} "
-        f"GROUP BY {keys} HAVING sum(deals) <> 0"
+        f"SELECT territory_id, owner_id, {month}, stage, {sums} FROM {source} "
+        f"WHERE month BETWEEN {marker} AND {marker} GROUP BY {keys} HAVING sum(deals) <> 0"
     )
     rows: Iterable[Any] = conn.exec_driver_sql(query, (month_from, month_to))
-    return sorted(
-        Cell(int(a), int(b), int(c), d, int(e), int(f), int(g)) for a, b, c, d, e, f, g in rows
-    )
+    return [Cell(*row) for row in rows]
 
 
 def cells(
     conn: sa.Connection, month_from: int, month_to: int, *, by_month: bool = False
 ) -> list[Cell]:
     """The stored cells of the months `month_from`…`month_to` (yyyymm, inclusive), summed by
-    (territory, owner, stage) — or kept by month — sorted; empty cells are left out."""
+    (territory, owner, stage) — or kept by month — in no particular order; empty cells are
+    left out."""
     return _read(conn, "forecast_cells", month_from, month_to, by_month)
 
 
