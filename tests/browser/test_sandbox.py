@@ -42,3 +42,12 @@ def test_every_page_of_a_sandbox_shows_the_sandbox_banner(
     screenshot(page, "deals")
     page.goto("/")
     screenshot(page, "home")
+
+
+def test_the_sign_in_and_error_pages_of_a_sandbox_show_the_banner_too(
+    app: Secteur, page: Page
+) -> None:
+    _make_sandbox(app)
+    for path in ("/login", "/no/such/page"):
+        page.goto(path)
+        expect(page.locator(BANNER), path).to_contain_text("Sandbox")

@@ -170,8 +170,22 @@ def login_redirect(request: Request) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
+def org_is_sandbox(request: Request) -> bool:
+    """For pages outside a session (sign-in, errors): they too say when the org is a sandbox."""
+    try:
+        with app_of(request).read() as tx:
+            return tx.state.org.type is OrgType.SANDBOX
+    except Exception:  # an error page must render even when the database does not answer
+        return False
+
+
 def error_page(request: Request, status: int, title: str, message: str) -> Response:
-    context = {"status": status, "title": title, "message": message}
+    context = {
+        "status": status,
+        "title": title,
+        "message": message,
+        "sandbox": org_is_sandbox(request),
+    }
     return page(request, "error.html", context, status)
 
 

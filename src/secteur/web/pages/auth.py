@@ -20,6 +20,7 @@ from secteur.web.deps import (
     clear_session_cookie,
     client_address,
     is_secure,
+    org_is_sandbox,
     read_form,
     safe_next,
     session_token,
@@ -51,6 +52,8 @@ def _login_page(
             "csrf": csrf,
             "demo": app_of(request).settings.demo,
             "signed_out": request.query_params.get("signed_out") == "1",
+            "asked": bool(request.query_params.get("next")),
+            "sandbox": org_is_sandbox(request),
         },
         status,
     )
@@ -124,7 +127,7 @@ def set_password_form(request: Request, token: Annotated[str, Query(max_length=2
     return page(
         request,
         "set_password.html",
-        {"token": token, "user": user, "error": None},
+        {"token": token, "user": user, "error": None, "sandbox": org_is_sandbox(request)},
         200 if user else 410,
     )
 
@@ -152,7 +155,7 @@ async def set_password(request: Request) -> Response:
         return page(
             request,
             "set_password.html",
-            {"token": token, "user": user, "error": outcome},
+            {"token": token, "user": user, "error": outcome, "sandbox": org_is_sandbox(request)},
             400 if user else 410,
         )
     response = RedirectResponse("/", status_code=303)

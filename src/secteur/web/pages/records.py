@@ -251,7 +251,8 @@ def count_fragment(request: Request, module_name: str) -> Response:
         try:
             conditions, _ = _conditions(v, listing)
             total = queries.count_records(v.tx, v.actor, module, _all(conditions))
-            text = f"{total:,} {module.plural_label if total != 1 else module.singular_label}"
+            noun = module.plural_label if total != 1 else module.singular_label
+            text = f"{total:,} {noun.lower()}"
             html = f'<span class="count" data-count="{total}">{_escape(text)} match</span>'
         except (filters.FilterProblem, ServiceError) as exc:
             message = str(exc) if isinstance(exc, filters.FilterProblem) else exc.message
