@@ -162,6 +162,15 @@ def _object_body(key: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+# An action without parameters: any body is ignored (the document declares one for every POST).
+_NO_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
 # --- settings (FC-1) -----------------------------------------------------------------------
 
 
@@ -399,6 +408,7 @@ def get_summary(
     responses=openapi.batch("snapshots", 201),
     status_code=201,
     summary="Keep the forecast's figures as they are now",
+    openapi_extra=_NO_BODY,
 )
 def take_snapshot(caller: CallerDep, forecast: str) -> Response:
     with caller.write() as (tx, actor):
