@@ -32,12 +32,20 @@ from tests.support.territories import admin
 
 from bench.common import median, org, save
 from bench.territory_data import make_tree
-from secteur.adapters.db import forecast_repo, forecast_triggers, records_repo
+from secteur.adapters.db import (
+    forecast_repo,
+    forecast_triggers,
+    metadata_repo,
+    records_repo,
+    territory_repo,
+)
 from secteur.adapters.db import tables as t
 from secteur.adapters.db.territory_snapshot import insert_pairs
 from secteur.domain.catalog import DEAL_STAGES
 from secteur.domain.criteria import to_json
-from secteur.domain.territories import Territory
+from secteur.domain.forecasts import Period
+from secteur.domain.territories import Territory, TerritorySettings
+from secteur.services import forecasts
 from secteur.services.app import Secteur
 from secteur.services.records import Mode, write_records
 
@@ -344,6 +352,30 @@ def _reads(app: Secteur, tree: TreeIndex, runs: int) -> dict[str, Any]:
     }
 
 
+def _service(app: Secteur, runs: int) -> dict[str, Any]:
+    """The real path: `services.forecasts.summary` of the quarter at the root, all descendants
+    (territory forecast; the settings turn territory management on for it)."""
+    with app.write() as tx:
+        territory_repo.save_settings(tx.conn, TerritorySettings(enabled=True))
+        metadata_repo.bump_metadata_version(tx.conn)
+    with app.write() as tx:
+        period = Period.containing(date(QUARTER[0] // 100, QUARTER[0] % 100, 1), "quarterly")
+        forecast_id = forecasts.create_forecast(tx, admin(tx), {"period": period.key})
+    timings = []
+    rows: list[Any] = []
+    for _ in range(runs):
+        with app.read() as tx:
+            actor = admin(tx)
+            forecasts.hierarchy(tx, forecasts.current_kind(tx))  # the tree, cached per request
+            start = time.perf_counter()
+            rows = forecasts.summary(tx, actor, forecast_id, None, True)
+            timings.append(time.perf_counter() - start)
+    return {
+        "service_summary_root_ms": round(median(timings) * 1e3, 1),
+        "service_summary_rows": len(rows),
+    }
+
+
 def _check(app: Secteur) -> int:
     with app.read() as tx:
         stored = sorted(forecast_repo.cells(tx.conn, *QUARTER, by_month=True))
@@ -366,6 +398,7 @@ def run(sizes: list[int], n_territories: int, runs: int, backends: list[str]) ->
                 row.update(_load(app, deals, territories))
                 row["quarter_deals"] = _check(app)
                 row.update(_reads(app, tree, runs))
+                row.update(_service(app, runs))
                 row["writes"] = _write_costs(app, ids)
                 print(row, flush=True)
                 results.append(row)

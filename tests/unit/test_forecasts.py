@@ -331,3 +331,30 @@ def test_FC_5_admins_set_any_target_and_role_managers_set_those_below_them() -> 
         role_check(MANAGER, MANAGER_ROLE, MANAGER)
     with pytest.raises(TargetRefused):
         role_check(REP1, REP_ROLE, REP1)
+
+
+def _coarse(cells: list[Cell]) -> list[Cell]:
+    """The cells summed by territory and stage, owners dropped (what summaries read)."""
+    sums: dict[tuple[int, str], list[int]] = {}
+    for c in cells:
+        total = sums.setdefault((c.territory_id, c.stage), [0, 0, 0, 0])
+        for i, value in enumerate((c.deals, c.amount_cents, c.weighted_cents, c.probability_sum)):
+            total[i] += value
+    return [Cell(t, 0, s, *v) for (t, s), v in sums.items()]
+
+
+@pytest.mark.parametrize("node", [WORLD, EUROPE, FRANCE, GERMANY])
+def test_summaries_from_cells_without_owners_plus_members_cells_equal_the_full_read(
+    node: int,
+) -> None:
+    full = summarise(TERRITORIES, CELLS, SETTINGS, TARGETS, node)
+    members = {t.user_id for t in TARGETS if t.node_id == node and t.user_id is not None}
+    coarse = summarise(
+        TERRITORIES,
+        _coarse(CELLS),
+        SETTINGS,
+        TARGETS,
+        node,
+        member_cells=[c for c in CELLS if c.owner_id in members],
+    )
+    assert coarse == full

@@ -194,6 +194,9 @@ class Secteur:
         self.territory_plans = PlanCache()
         # The fields territory rules read, resident between runs (ADR 0009).
         self.territory_columns = ResidentColumns()
+        # Forecast hierarchies' shape (children, order) by (kind, metadata version): computed
+        # once per tree, not on every summary.
+        self.forecast_shapes: dict[tuple[str, int], Any] = {}
         _install_features(self)
 
     def state(self, conn: sa.Connection) -> OrgState:

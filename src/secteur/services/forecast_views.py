@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from secteur.adapters.db import forecast_repo, forecast_store
+from secteur.adapters.db import forecast_store
 from secteur.domain.actor import Actor
 from secteur.domain.forecasts import (
-    Cell,
     Exclusions,
     Hierarchy,
     HierarchyKind,
@@ -31,14 +30,6 @@ class PeriodFigures:
     pipeline: float
 
 
-def _cells(tx: Tx, period: Period) -> list[Cell]:
-    first, last = period.months()
-    return [
-        Cell(c.territory_id, c.owner_id, c.stage, c.deals, c.amount_cents, c.weighted_cents)
-        for c in forecast_repo.cells(tx.conn, first, last)
-    ]
-
-
 def year_figures(
     tx: Tx, actor: Actor, kind: HierarchyKind, node: int, period: Period
 ) -> list[PeriodFigures]:
@@ -55,7 +46,8 @@ def year_figures(
             forecast_store.targets(tx.conn, found.id) if found is not None else ()
         )
         exclusions = found.exclusions if found is not None else Exclusions()
-        row = summarise(h, _cells(tx, p), current, targets, node, exclusions=exclusions)[0]
+        cells = forecasts.node_cells(tx, kind, p, exclusions)
+        row = summarise(h, cells, current, targets, node, exclusions=exclusions)[0]
         out.append(PeriodFigures(p, row.target, row.metrics.achieved, row.metrics.pipeline))
     return out
 

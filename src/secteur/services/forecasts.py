@@ -291,6 +291,17 @@ def hierarchy(tx: Tx, kind: HierarchyKind) -> Hierarchy:
     if isinstance(found, Hierarchy):
         return found
     built = _territory_hierarchy(tx) if kind is HierarchyKind.TERRITORY else _role_hierarchy(tx)
+    shapes = tx.app.forecast_shapes
+    shaped = shapes.get((kind.value, tx.state.version))
+    if not built.parent:
+        pass  # nothing to shape: no territory tree or no roles
+    elif isinstance(shaped, Hierarchy) and shaped.parent == built.parent:
+        built = shaped.with_members(built.members, built.user_node)
+    else:
+        if len(shapes) > 8:
+            shapes.clear()
+        built.postorder  # noqa: B018 - computed once here, kept for the next summaries
+        shapes[(kind.value, tx.state.version)] = built
     tx.scratch[key] = built
     return built
 
@@ -764,10 +775,7 @@ def _cells(tx: Tx, period: Period) -> list[Cell]:
     """The period's deal aggregates (ADR 0011). The cells keep no Σ probability yet, so a
     quantity forecast's weighted pipeline reads 0."""
     first, last = period.months()
-    return [
-        Cell(c.territory_id, c.owner_id, c.stage, c.deals, c.amount_cents, c.weighted_cents)
-        for c in forecast_repo.cells(tx.conn, first, last)
-    ]
+    return _domain(forecast_repo.cells(tx.conn, first, last))
 
 
 def _node(h: Hierarchy, node_id: int | None) -> int:
@@ -793,15 +801,53 @@ def summary(
     h = hierarchy(tx, forecast.hierarchy)
     node = _node(h, node_id)
     _require_reader(tx, actor, h, node)
+    targets = forecast_store.targets(tx.conn, forecast_id)
+    cells, member_cells = _summary_cells(tx, forecast, h, node, targets)
     return summarise(
         h,
-        _cells(tx, forecast.period),
+        cells,
         settings(tx),
-        forecast_store.targets(tx.conn, forecast_id),
+        targets,
         node,
         include_child=include_child,
         exclusions=forecast.exclusions,
+        member_cells=member_cells,
     )
+
+
+def _summary_cells(
+    tx: Tx, forecast: Forecast, h: Hierarchy, node: int, targets: Sequence[Target]
+) -> tuple[list[Cell], list[Cell] | None]:
+    """The coarsest cells a summary can use (benchmarks: the read is what costs).
+
+    Role forecasts attribute by owner: cells by owner and stage suffice. Territory forecasts
+    sum by territory and stage for the nodes, and read owners' cells only for the members
+    with a target in the node. Excluded users need the owner on every cell: the full read.
+    """
+    nodes = node_cells(tx, h.kind, forecast.period, forecast.exclusions)
+    if forecast.exclusions.users or h.kind is HierarchyKind.ROLE:
+        return nodes, None
+    first, last = forecast.period.months()
+    members = sorted({t.user_id for t in targets if t.node_id == node and t.user_id is not None})
+    owners = forecast_repo.totals(tx.conn, first, last, by="territory_owner", owners=members)
+    return nodes, _domain(owners)
+
+
+def node_cells(tx: Tx, kind: HierarchyKind, period: Period, exclusions: Exclusions) -> list[Cell]:
+    """A period's cells summed as far as node figures allow: by territory (territory
+    forecasts) or by owner (role forecasts); every cell when users are excluded."""
+    if exclusions.users:
+        return _cells(tx, period)
+    first, last = period.months()
+    by = "territory" if kind is HierarchyKind.TERRITORY else "owner"
+    return _domain(forecast_repo.totals(tx.conn, first, last, by=by))
+
+
+def _domain(cells: Sequence[forecast_repo.Cell]) -> list[Cell]:
+    return [
+        Cell(c.territory_id, c.owner_id, c.stage, c.deals, c.amount_cents, c.weighted_cents)
+        for c in cells
+    ]
 
 
 def deals_condition(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from secteur.adapters.db.forecast_triggers import ForecastColumns, contributions_sql
 
-__all__ = ["Cell", "cells", "recompute"]
+__all__ = ["Cell", "cells", "recompute", "totals"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -55,6 +55,39 @@ def cells(
     (territory, owner, stage) — or kept by month — in no particular order; empty cells are
     left out."""
     return _read(conn, "forecast_cells", month_from, month_to, by_month)
+
+
+def totals(
+    conn: sa.Connection,
+    month_from: int,
+    month_to: int,
+    *,
+    by: str,
+    owners: Sequence[int] | None = None,
+) -> list[Cell]:
+    """The months' cells summed more coarsely, for summaries: by territory and stage (`by` =
+    "territory", owner 0), by owner and stage ("owner", territory 0), or as `cells` but for
+    some owners only ("territory_owner" with `owners`). A quarter at the root of a large
+    tree reads tens of thousands of rows instead of every (territory, owner) pair."""
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    territory = "territory_id" if by in ("territory", "territory_owner") else "0"
+    owner = "owner_id" if by in ("owner", "territory_owner") else "0"
+    keys = ", ".join(k for k in (territory, owner) if k != "0") + ", stage"
+    sums = ", ".join(
+        f"CAST(sum({m}) AS BIGINT)" for m in ("deals", "amount_cents", "weighted_cents")
+    )
+    where = f"month BETWEEN {marker} AND {marker}"
+    params: list[int] = [month_from, month_to]
+    if owners is not None:
+        if not owners:
+            return []
+        where += f" AND owner_id IN ({', '.join([marker] * len(owners))})"
+        params += [int(o) for o in owners]
+    query = (
+        f"SELECT {territory}, {owner}, {int(month_from)}, stage, {sums} FROM forecast_cells "
+        f"WHERE {where} GROUP BY {keys} HAVING sum(deals) <> 0"
+    )
+    return [Cell(*row) for row in conn.exec_driver_sql(query, tuple(params))]
 
 
 def recompute(

@@ -63,6 +63,22 @@ class Hierarchy:
             stack.extend((c, False) for c in reversed(self.children[node]))
         return order
 
+    def with_members(
+        self, members: Mapping[int, frozenset[int]], user_node: Mapping[int, int] | None = None
+    ) -> Hierarchy:
+        """The same tree with other members; the tree's computed shape is kept, not redone."""
+        fresh = Hierarchy(
+            self.kind,
+            self.parent,
+            self.names,
+            members,
+            self.user_node if user_node is None else user_node,
+        )
+        for key in ("children", "root", "postorder"):
+            if key in self.__dict__:
+                fresh.__dict__[key] = self.__dict__[key]
+        return fresh
+
     def subtree(self, node: int) -> set[int]:
         out, stack = set(), [node]
         while stack:
@@ -161,8 +177,11 @@ def node_metrics(
     cells: Iterable[Cell],
     settings: ForecastSettings,
     exclusions: Exclusions = NO_EXCLUSIONS,
+    *,
+    with_owners: bool = True,
 ) -> tuple[dict[int, Metrics], dict[int, Metrics], dict[tuple[int, int], Metrics]]:
-    """Each node's own figures, its figures with descendants, and each (node, owner)'s own."""
+    """Each node's own figures, its figures with descendants, and each (node, owner)'s own
+    (left empty without `with_owners`)."""
     scope = _Scope.of(hierarchy, exclusions)
     quantity = settings.type is ForecastType.QUANTITY
     own: dict[int, Metrics] = {n: Metrics() for n in hierarchy.parent}
@@ -176,10 +195,11 @@ def node_metrics(
         if category is None:
             category = categories[cell.stage] = settings.category(cell.stage)
         _add_cell(own[node], cell, category, quantity)
-        key = (node, cell.owner_id)
-        if key not in by_owner:
-            by_owner[key] = Metrics()
-        _add_cell(by_owner[key], cell, category, quantity)
+        if with_owners:
+            key = (node, cell.owner_id)
+            if key not in by_owner:
+                by_owner[key] = Metrics()
+            _add_cell(by_owner[key], cell, category, quantity)
     total: dict[int, Metrics] = {}
     for node in hierarchy.postorder:
         sum_ = Metrics()
@@ -189,6 +209,22 @@ def node_metrics(
                 sum_.add(total[child])
         total[node] = sum_
     return own, total, by_owner
+
+
+def _owner_metrics(
+    hierarchy: Hierarchy, cells: Iterable[Cell], settings: ForecastSettings, scope: _Scope
+) -> dict[tuple[int, int], Metrics]:
+    quantity = settings.type is ForecastType.QUANTITY
+    out: dict[tuple[int, int], Metrics] = {}
+    for cell in cells:
+        node = hierarchy.node_of(cell)
+        if node is None or node in scope.excluded_nodes or cell.owner_id in scope.excluded_users:
+            continue
+        key = (node, cell.owner_id)
+        if key not in out:
+            out[key] = Metrics()
+        _add_cell(out[key], cell, settings.category(cell.stage), quantity)
+    return out
 
 
 def _member_metrics(
@@ -212,11 +248,22 @@ def summarise(
     *,
     include_child: bool = True,
     exclusions: Exclusions = NO_EXCLUSIONS,
+    member_cells: Iterable[Cell] | None = None,
 ) -> list[SummaryRow]:
     """The node (with descendants unless `include_child` is false), each child node, and each
-    member with a target in the node (forecasts.md, summary)."""
+    member with a target in the node (forecasts.md, summary).
+
+    `member_cells`, when given, are the cells the member rows read (by territory and owner,
+    for the members only); `cells` may then be summed without owners, which is cheaper to
+    read. Without it, `cells` serve both.
+    """
     scope = _Scope.of(hierarchy, exclusions)
-    own, total, by_owner = node_metrics(hierarchy, cells, settings, exclusions)
+    separate = member_cells is not None
+    own, total, by_owner = node_metrics(
+        hierarchy, cells, settings, exclusions, with_owners=not separate
+    )
+    if member_cells is not None:
+        by_owner = _owner_metrics(hierarchy, member_cells, settings, scope)
     node_targets = {t.node_id: t.amount for t in targets if t.user_id is None}
     member_targets: dict[int, dict[int, float]] = {}
     for t in targets:
