@@ -295,10 +295,6 @@
 // its row; one that takes the same keeps it, so what is being typed is never replaced.
 (function () {
   "use strict";
-  document.addEventListener("focusin", function (e) {
-    const select = e.target.closest && e.target.closest("select[data-row-url]");
-    if (select) select.dataset.arity = select.selectedOptions[0].dataset.arity;
-  });
   document.addEventListener("change", function (e) {
     const select = e.target.closest && e.target.closest("select[data-row-url]");
     if (!select) return;
