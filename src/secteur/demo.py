@@ -262,7 +262,7 @@ def _team(app: Secteur, rng: random.Random) -> dict[str, list[int]]:
         def person(role_id: int, manager: int | None = None) -> int:
             first, last = next(names)
             email = _email(first, last, domain="zylker.example")
-            return users.create_user(
+            user_id = users.create_user(
                 tx,
                 admin,
                 0,
@@ -275,6 +275,9 @@ def _team(app: Secteur, rng: random.Random) -> dict[str, list[int]]:
                     **({"Reporting_To": {"id": manager}} if manager else {}),
                 },
             )
+            # Every demo user signs in with the demo password: try the pages as a rep too.
+            users.set_password(tx, email, DEMO_ADMIN_PASSWORD)
+            return user_id
 
         ops = role("Sales Operations", root.id, share=True)
         person(ops)

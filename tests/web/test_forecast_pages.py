@@ -201,3 +201,29 @@ def test_FC_5_a_rep_sees_no_target_inputs_and_cannot_post_one(app: Secteur, base
     assert refused.status_code in (303, 403)
     with app.read() as tx:
         assert forecasts.targets(tx, forecast.id) == []
+
+
+def test_a_member_starts_at_their_territory_and_sees_no_snapshots_of_the_whole(
+    app: Secteur, base_url: str
+) -> None:
+    from secteur.services import territories as territory_service
+    from tests.support.territories import admin
+
+    ids = europe(app)
+    rep = make_user(app, "rep@acme.test", root_role(app))
+    with app.write() as tx:
+        territory_service.add_members(tx, admin(tx), ids["france"], [rep])
+        token = sessions.create_password_link(tx, tx.state.directory.users[rep], None)
+    with app.write() as tx:
+        sessions.use_password_link(tx, token, "rep-password-1")
+    with browser_client(base_url) as client:
+        page = client.get("/forecasts")
+        client.post(
+            "/forecasts", data={"csrf_token": csrf_of(page.text), "period": this_quarter().key}
+        )
+    with browser_client(base_url, "rep@acme.test", "rep-password-1") as client:
+        page = client.get("/forecasts")
+    assert page.status_code == 200
+    words = text(page)
+    assert "France and below" in words and "Achieved 14,000" in words
+    assert "Take a snapshot now" not in words

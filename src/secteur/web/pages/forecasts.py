@@ -174,9 +174,16 @@ def forecast_page(request: Request) -> Response:
                 "head": lines[0],
                 "stars": [line for line in lines if line.kind == "member" and line.row.star],
                 "chart": _chart(views.year_figures(v.tx, v.actor, kind, node, period)),
-                "snapshots": service.snapshots(v.tx, forecast.id, v.actor)[:5],
+                "snapshots": _snapshots(v, forecast, h),
             },
         )
+
+
+def _snapshots(v: Viewer, forecast: service.Forecast, h: Hierarchy) -> list[Any] | None:
+    """The latest snapshots, for those who may read the whole forecast (None: the others)."""
+    if not service.may_read(v.tx, v.actor, h, h.root):
+        return None
+    return service.snapshots(v.tx, forecast.id, v.actor)[:5]
 
 
 def _previous(period: Period) -> Period:
