@@ -42,18 +42,29 @@ class Counts:
 
 
 def record_counts(tx: Tx, module: str, shown: Iterable[int]) -> Counts:
-    """Counts for the territories on screen; reads only their subtrees' assignments.
+    """Counts for the territories on screen.
 
-    The subtree figure adds up assignments: a record in two sibling territories counts in
-    both, and twice in their parent's figure (it is shown as "assignments below").
+    One GROUP BY over the module's assignments and one pass up the tree give every
+    territory's figures; they are kept for the rest of the request (a page shows several
+    modules and levels). The subtree figure adds up assignments: a record in two sibling
+    territories counts in both, and twice in their parent's figure (shown as "assignments
+    in this branch").
     """
     tree = require_enabled(tx)
-    shown = [t for t in shown if t in tree]
-    wanted = tree.subtrees(shown)
-    everything = len(wanted) == len(tree)
-    own = territory_repo.assignment_counts(tx.conn, module, None if everything else wanted)
-    subtree = {t: sum(own.get(d, 0) for d in tree.subtree(t)) for t in shown}
-    return Counts({t: own.get(t, 0) for t in shown}, subtree)
+    key = f"territory_counts:{module}"
+    cached = tx.scratch.get(key)
+    if not isinstance(cached, Counts):
+        own = territory_repo.assignment_counts(tx.conn, module, None)
+        below: dict[int, int] = {}
+        for territory_id in reversed(tree.preorder):  # children before their parent
+            below[territory_id] = own.get(territory_id, 0) + sum(
+                below[c] for c in tree.children.get(territory_id, ())
+            )
+        cached = tx.scratch[key] = Counts(own, below)
+    wanted = [t for t in shown if t in tree]
+    return Counts(
+        {t: cached.own.get(t, 0) for t in wanted}, {t: cached.subtree.get(t, 0) for t in wanted}
+    )
 
 
 def reach_condition(tx: Tx, module: Module, tree: Tree, territory_id: int) -> Any:
