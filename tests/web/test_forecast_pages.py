@@ -227,3 +227,4 @@ def test_a_member_starts_at_their_territory_and_sees_no_snapshots_of_the_whole(
     words = text(page)
     assert "France and below" in words and "Achieved 14,000" in words
     assert "Take a snapshot now" not in words
+    assert f'node={ids["root"]}"' not in page.text, "no link to a node the member may not read"

@@ -126,10 +126,12 @@ def _chart(figures: list[views.PeriodFigures]) -> dict[str, Any]:
     return {"bars": bars, "top": top, "height": height, "view_width": 40 + len(bars) * 84}
 
 
-def _path(h: Hierarchy, node: int) -> list[tuple[int, str]]:
+def _path(v: Viewer, h: Hierarchy, node: int) -> list[tuple[int, str, bool]]:
+    """The node's ancestors, root first, and whether the viewer may open each."""
     out, current = [], h.parent.get(node)
     while current is not None:
-        out.append((current, h.names.get(current, str(current))))
+        readable = service.may_read(v.tx, v.actor, h, current)
+        out.append((current, h.names.get(current, str(current)), readable))
         current = h.parent.get(current)
     return list(reversed(out))
 
@@ -169,7 +171,7 @@ def forecast_page(request: Request) -> Response:
             {
                 **base,
                 "node": node,
-                "path": _path(h, node),
+                "path": _path(v, h, node),
                 "lines": lines,
                 "head": lines[0],
                 "stars": [line for line in lines if line.kind == "member" and line.row.star],
