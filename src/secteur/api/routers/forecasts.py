@@ -8,7 +8,7 @@ would otherwise take these paths.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from secteur.api import openapi, responses
+from secteur.api.batch import Outcome, batch_response, per_item
 from secteur.api.body import envelope_doc, envelope_list, parse_json
 from secteur.api.deps import Caller, CallerDep, require_scope
 from secteur.api.wire import user_ref, when
@@ -34,8 +35,6 @@ FORECASTS = "/crm/v8/forecasts"
 ONE = FORECASTS + "/{forecast}"
 MAX_PER_CALL = 100
 MAX_ID = 2**63 - 1
-
-Outcome = tuple[bool, dict[str, Any]]
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -59,29 +58,6 @@ def _scope(actor: Actor, access: Access) -> None:
 
 def _settings_scope(actor: Actor, access: Access) -> None:
     require_scope(actor, Category.SETTINGS, "forecast", access)
-
-
-def _per_item(
-    tx: Tx, items: Sequence[Any], handle: Callable[[int, Any], tuple[str, Mapping[str, Any]]]
-) -> list[Outcome]:
-    """Each item in a savepoint; a 400 error becomes that item's answer, others the call's."""
-    results: list[Outcome] = []
-    for index, item in enumerate(items):
-        try:
-            with tx.conn.begin_nested():
-                message, details = handle(index, item)
-        except ServiceError as exc:
-            if exc.status != 400:
-                raise
-            results.append((False, responses.error_body(exc.code, exc.message, exc.details)))
-            continue
-        results.append((True, responses.success_item(message, details)))
-    return results
-
-
-def _batch(key: str, results: Sequence[Outcome], success_status: int = 200) -> Response:
-    status = responses.batch_status([ok for ok, _ in results], success_status)
-    return responses.ok({key: [body for _, body in results]}, status=status)
 
 
 def _object(index: int, item: Any, key: str) -> Mapping[str, Any]:
@@ -256,8 +232,8 @@ def _create(caller: Caller, raw: bytes) -> Response:
             new_id = service.create_forecast(tx, actor, _object(index, item, "forecasts"), index)
             return "Forecast created successfully", {"id": str(new_id)}
 
-        results = _per_item(tx, items, handle)
-    return _batch("forecasts", results, 201)
+        results = per_item(tx, items, handle)
+    return batch_response("forecasts", results, 201)
 
 
 @router.post(
@@ -290,8 +266,8 @@ def _update(caller: Caller, raw: bytes, forecast: str) -> Response:
             service.update_forecast(tx, actor, target, _object(index, item, "forecasts"), index)
             return "Forecast updated successfully", {"id": str(target)}
 
-        results = _per_item(tx, items, handle)
-    return _batch("forecasts", results)
+        results = per_item(tx, items, handle)
+    return batch_response("forecasts", results)
 
 
 @router.put(
@@ -363,7 +339,7 @@ def _set_targets(caller: Caller, raw: bytes, forecast: str) -> Response:
         else:
             body = responses.error_body(problem.code, problem.message, problem.details)
             results.append((False, body))
-    return _batch("targets", results)
+    return batch_response("targets", results)
 
 
 @router.put(

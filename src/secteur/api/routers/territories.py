@@ -9,7 +9,7 @@ Registered before the records router: `/crm/v8/{module}/{record}` would otherwis
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from secteur.adapters.db import tables, territory_repo
 from secteur.api import openapi, responses
+from secteur.api.batch import batch_response, per_item
 from secteur.api.body import envelope_doc, envelope_list, parse_json
 from secteur.api.deps import Caller, CallerDep, require_scope
 from secteur.api.routers.users import user_json
@@ -53,8 +54,6 @@ MAX_ID = 2**63 - 1
 # others only when `include` names them (Zoho's `include=lead_rule_criteria`).
 ALWAYS_RULES = ("account_rule_criteria", "deal_rule_criteria")
 INCLUDABLE = tuple(RULE_KEYS.values())
-
-Outcome = tuple[bool, dict[str, Any]]
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -123,32 +122,6 @@ def _management_scope(actor: Actor, access: Access) -> None:
     """`/settings/territory_management`: its own resource name, or that of territories."""
     if not actor.scope_allows(Category.SETTINGS, "territories", access):
         require_scope(actor, Category.SETTINGS, "territory_management", access)
-
-
-def _per_item(
-    tx: Tx, keys: Sequence[Any], handle: Callable[[int, Any], tuple[str, Mapping[str, Any]]]
-) -> list[Outcome]:
-    """Apply `handle` to each key in a savepoint; a 400 error becomes that item's answer.
-
-    Errors with another status (no permission, feature off) concern the whole request.
-    """
-    results: list[Outcome] = []
-    for index, key in enumerate(keys):
-        try:
-            with tx.conn.begin_nested():
-                message, details = handle(index, key)
-        except ServiceError as exc:
-            if exc.status != 400:
-                raise
-            results.append((False, responses.error_body(exc.code, exc.message, exc.details)))
-            continue
-        results.append((True, responses.success_item(message, details)))
-    return results
-
-
-def _batch(key: str, results: Sequence[Outcome], success_status: int = 200) -> Response:
-    status = responses.batch_status([ok for ok, _ in results], success_status)
-    return responses.ok({key: [body for _, body in results]}, status=status)
 
 
 def _reference(raw: Any, json_path: str, api_name: str = "id") -> int:
@@ -450,8 +423,8 @@ def _write_territories(caller: Caller, raw: bytes, update: bool) -> Response:
             service.update_territory(tx, actor, target, index, item)
             return "Territory updated successfully", {"id": str(target)}
 
-        results = _per_item(tx, items, handle)
-    return _batch("territories", results, 200 if update else 201)
+        results = per_item(tx, items, handle)
+    return batch_response("territories", results, 200 if update else 201)
 
 
 @router.post(
@@ -502,8 +475,8 @@ def _update_one(caller: Caller, raw: bytes, territory: str, if_match: str | None
             service.update_territory(tx, actor, target, index, item)
             return "Territory updated successfully", {"id": str(target)}
 
-        results = _per_item(tx, items, handle)
-    return _batch("territories", results)
+        results = per_item(tx, items, handle)
+    return batch_response("territories", results)
 
 
 @router.put(
@@ -542,8 +515,8 @@ def delete_territories(
             service.delete_territory(tx, actor, territory_id, None)
             return "Territory deleted successfully", {"id": str(territory_id)}
 
-        results = _per_item(tx, wanted, handle)
-    return _batch("territories", results)
+        results = per_item(tx, wanted, handle)
+    return batch_response("territories", results)
 
 
 @router.delete(
@@ -606,8 +579,8 @@ def _transfer_and_delete(caller: Caller, raw: bytes, territory: str | None) -> R
             service.delete_territory(tx, actor, target, transfer)
             return "Territory deleted successfully", {"id": str(target)}
 
-        results = _per_item(tx, items, handle)
-    return _batch("territories", results)
+        results = per_item(tx, items, handle)
+    return batch_response("territories", results)
 
 
 @router.post(
@@ -856,8 +829,8 @@ def _add_members(caller: Caller, raw: bytes | None, territory: str, user: str | 
                 raise problem
             return "User associated with the territory", {"id": str(user_id)}
 
-        results = _per_item(tx, items, handle)
-    return _batch("users", results)
+        results = per_item(tx, items, handle)
+    return batch_response("users", results)
 
 
 @router.put(
@@ -897,8 +870,8 @@ def _remove_members(
                 raise problem
             return "User removed from the territory", {"id": str(user_id)}
 
-        results = _per_item(tx, user_ids, handle)
-    return _batch("users", results)
+        results = per_item(tx, user_ids, handle)
+    return batch_response("users", results)
 
 
 @router.delete(
@@ -1008,8 +981,8 @@ def _associate(caller: Caller, raw: bytes, user: str) -> Response:
                 raise problem
             return "Territory associated with the user", {"id": str(territory_id)}
 
-        results = _per_item(tx, items, handle)
-    return _batch("territories", results)
+        results = per_item(tx, items, handle)
+    return batch_response("territories", results)
 
 
 @router.put(
@@ -1047,8 +1020,8 @@ def _dissociate(
                 raise item_failure(problem.code, problem.message, **details)
             return "Territory removed from the user", {"id": str(territory_id)}
 
-        results = _per_item(tx, territory_ids, handle)
-    return _batch("territories", results)
+        results = per_item(tx, territory_ids, handle)
+    return batch_response("territories", results)
 
 
 @router.delete(
@@ -1159,8 +1132,8 @@ def _record_action(
             done = "assigned" if assign else "removed"
             return f"Territories {done} successfully", {"id": str(stored.id)}
 
-        results = _per_item(tx, items, handle)
-    return _batch("data", results)
+        results = per_item(tx, items, handle)
+    return batch_response("data", results)
 
 
 _RECORD_TERRITORIES_BODY = envelope_doc("data", MAX_RECORDS_PER_ACTION)
