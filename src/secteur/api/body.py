@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -82,6 +83,28 @@ def envelope_list(body: Any, key: str, limit: int) -> list[Any]:
             "LIMIT_EXCEEDED", f"at most {limit} items per call", {"limit": limit, "api_name": key}
         )
     return items
+
+
+def envelope_object(body: Any, key: str) -> Mapping[str, Any]:
+    """The object under `key` of a settings body (`{"forecast": {...}}`), or Zoho's error."""
+    if not isinstance(body, dict):
+        raise ServiceError(
+            "INVALID_DATA",
+            "the request body must be a JSON object",
+            {"expected_data_type": "jsonobject"},
+        )
+    if key not in body:
+        raise ServiceError(
+            "REQUIRED_PARAM_MISSING", f"the {key} key is missing", {"param_name": key}
+        )
+    found = body[key]
+    if not isinstance(found, Mapping):
+        raise ServiceError(
+            "INVALID_DATA",
+            f"{key} must be a JSON object",
+            {"api_name": key, "json_path": f"$.{key}", "expected_data_type": "jsonobject"},
+        )
+    return found
 
 
 def envelope_doc(key: str, max_items: int, **extra: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from secteur.api import openapi, responses
 from secteur.api.batch import Outcome, batch_response, per_item
-from secteur.api.body import envelope_doc, envelope_list, parse_json
+from secteur.api.body import envelope_doc, envelope_list, envelope_object, parse_json
 from secteur.api.deps import Caller, CallerDep, require_scope
 from secteur.api.wire import user_ref, when
 from secteur.domain.actor import Actor
@@ -165,25 +165,9 @@ def _update_settings(caller: Caller, raw: bytes) -> Response:
         _settings_scope(actor, Access.UPDATE)
         if not actor.admin:
             raise NoPermission("only administrators can change the forecast settings")
-        body = parse_json(raw)
-        if not isinstance(body, dict):
-            raise ServiceError(
-                "INVALID_DATA",
-                "the request body must be a JSON object",
-                {"expected_data_type": "jsonobject"},
-            )
-        if key not in body:
-            raise ServiceError(
-                "REQUIRED_PARAM_MISSING", f"the {key} key is missing", {"param_name": key}
-            )
-        if not isinstance(body[key], Mapping):
-            raise ServiceError(
-                "INVALID_DATA",
-                f"{key} must be a JSON object",
-                {"api_name": key, "json_path": f"$.{key}", "expected_data_type": "jsonobject"},
-            )
+        wanted = envelope_object(parse_json(raw), key)
         try:
-            updated = service.update_settings(tx, actor, body[key])
+            updated = service.update_settings(tx, actor, wanted)
         except ServiceError as exc:
             if exc.status != 400:
                 raise

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from secteur.adapters.db import tables, territory_repo
 from secteur.api import openapi, responses
 from secteur.api.batch import batch_response, per_item
-from secteur.api.body import envelope_doc, envelope_list, parse_json
+from secteur.api.body import envelope_doc, envelope_list, envelope_object, parse_json
 from secteur.api.deps import Caller, CallerDep, require_scope
 from secteur.api.routers.users import user_json
 from secteur.api.wire import etag, parse_if_match, user_ref, when
@@ -697,25 +697,9 @@ def _update_management(caller: Caller, raw: bytes) -> Response:
         if not actor.profile.admin:
             # TER-1, checked before the body is read (the service checks it again).
             raise NoPermission("only administrators can change territory management")
-        body = parse_json(raw)
-        if not isinstance(body, dict):
-            raise ServiceError(
-                "INVALID_DATA",
-                "the request body must be a JSON object",
-                {"expected_data_type": "jsonobject"},
-            )
-        if key not in body:
-            raise ServiceError(
-                "REQUIRED_PARAM_MISSING", f"the {key} key is missing", {"param_name": key}
-            )
-        if not isinstance(body[key], Mapping):
-            raise ServiceError(
-                "INVALID_DATA",
-                f"{key} must be a JSON object",
-                {"api_name": key, "json_path": f"$.{key}", "expected_data_type": "jsonobject"},
-            )
+        wanted = envelope_object(parse_json(raw), key)
         try:
-            updated = service.update_settings(tx, actor, body[key])
+            updated = service.update_settings(tx, actor, wanted)
         except ServiceError as exc:
             if exc.status != 400:
                 raise
