@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from secteur.domain.fields import DataType, Field, Kind, Module
+from secteur.domain.fields import Field, Kind, Module
 from secteur.services.records import ItemResult
 from secteur.web.deps import Form
 
@@ -101,7 +101,3 @@ def problems_of(module: Module, result: ItemResult) -> Problems:
     if f is not None:
         return Problems({f.api_name: message}, (f"{f.label}: {message}",))
     return Problems({}, (message,))
-
-
-def lookup_fields(module: Module) -> list[Field]:
-    return [f for f in form_fields(module) if f.data_type is DataType.LOOKUP]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -56,10 +56,6 @@ def _local(value: datetime | None, zone: str) -> str:
     return value.astimezone(ZoneInfo(zone)).strftime("%d %b %Y %H:%M")
 
 
-def _day(value: date | None) -> str:
-    return "" if value is None else value.strftime("%d %b %Y")
-
-
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -72,7 +68,6 @@ def environment() -> Environment:
     env.globals["version"] = __version__
     env.globals["query"] = _query
     env.filters["local"] = _local
-    env.filters["day"] = _day
     return env
 
 
