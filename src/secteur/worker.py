@@ -113,6 +113,7 @@ class Worker:
                 self.deliver_pending()
                 jobs.run_pending(self.app)
                 self.take_due_snapshots()
+                forecasts.fold_branch_deltas(self.app)
             except Exception:  # the loop must survive a database hiccup
                 log.exception("worker cycle failed")
             stop.wait(self.poll_seconds)

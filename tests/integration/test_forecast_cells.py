@@ -1,5 +1,7 @@
 """Forecast cells kept by database triggers (FC-12, ADR 0011): whatever path writes deals or
-their territories, the cells equal a full recomputation, at once, on both databases."""
+their territories, the cells equal a full recomputation, at once, on both databases — and so do
+the territory-ancestor table and the branch totals built on them (ADR 0012), whatever changes
+the tree."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from secteur.adapters.db.records_schema import to_row
 from secteur.domain.catalog import DEAL_STAGES
 from secteur.domain.fields import Kind
 from secteur.services import fields as field_service
+from secteur.services import forecasts as forecast_service
 from secteur.services import records as record_service
 from secteur.services import territories, territory_assignment, territory_runs
 from secteur.services.app import Secteur, Tx
@@ -71,6 +74,19 @@ def _recomputed(app: Secteur, columns: ForecastColumns) -> list[Cell]:
 
 def _assert_consistent(app: Secteur, columns: ForecastColumns) -> None:
     assert _stored(app) == _recomputed(app, columns)
+    with app.read() as tx:
+        assert forecast_repo.ancestors(tx.conn) == forecast_repo.ancestors(tx.conn, recomputed=True)
+        assert forecast_repo.stored_branches(tx.conn) == forecast_repo.recomputed_branches(tx.conn)
+
+
+def _move_territory(app: Secteur, territory_id: int, parent: int) -> None:
+    with app.write() as tx:
+        item = {"reporting_to": {"id": str(parent)}}
+        territories.update_territory(tx, setup.admin(tx), territory_id, 0, item)
+
+
+def _fold(app: Secteur) -> None:
+    forecast_service.fold_branch_deltas(app)
 
 
 def _deal(**values: Any) -> dict[str, Any]:
@@ -192,10 +208,10 @@ def test_FC_12_a_saved_deal_is_in_its_cell_at_once_in_exact_cents(app: Secteur) 
     with app.read() as tx:
         owner = records_repo.fetch(tx.conn, tx.state.table(_deals(tx)), [deal])[deal].owner_id
     # Negotiation/Review: probability 90 %, so 1234.56 × 90 = 111110.4 cents.
-    assert _stored(app) == [Cell(0, owner, 202703, "Negotiation/Review", 1, 123456, 111110)]
+    assert _stored(app) == [Cell(0, owner, 202703, "Negotiation/Review", 1, 123456, 111110, 9000)]
     with app.read() as tx:
         assert forecast_repo.cells(tx.conn, 202701, 202703) == [
-            Cell(0, owner, 202701, "Negotiation/Review", 1, 123456, 111110)
+            Cell(0, owner, 202701, "Negotiation/Review", 1, 123456, 111110, 9000)
         ]
         assert forecast_repo.cells(tx.conn, 202704, 202706) == []
 
@@ -461,11 +477,29 @@ def test_FC_12_the_cells_always_equal_a_full_recomputation(app: Secteur) -> None
         def delete_territory_with_transfer(self, which: int, to: int) -> None:
             if len(self.territories) < 3:
                 return
-            leaves = [x for x in self.territories if x != world.europe]
-            doomed = self.pick(leaves, which)
-            others = [x for x in self.territories if x != doomed]
+            doomed = self.pick([x for x in self.territories if x != world.europe], which)
+            others = [x for x in self.territories if x not in self.branch(doomed)]
             _delete_territory(app, doomed, self.pick(others, to))
             self.territories.remove(doomed)
+
+        def branch(self, territory: int) -> set[int]:
+            with app.read() as tx:
+                tree = tx.state.territory.tree
+                assert tree is not None
+                return set(tree.subtree(territory))
+
+        @rule(which=picks, to=picks)
+        def move_territory(self, which: int, to: int) -> None:
+            # Anywhere but into its own branch (the service refuses that): under the root,
+            # Europe or another country, taking its sub-territories along.
+            moved = self.pick([x for x in self.territories if x != world.europe], which)
+            below = self.branch(moved)
+            targets = [world.root, *(x for x in self.territories if x not in below)]
+            _move_territory(app, moved, self.pick(targets, to))
+
+        @rule()
+        def fold_deltas(self) -> None:
+            _fold(app)
 
         @rule(
             amount=st.sampled_from(["Amount", "Expected_Revenue"]),

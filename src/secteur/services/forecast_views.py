@@ -16,7 +16,6 @@ from secteur.domain.forecasts import (
     Target,
     TargetRefused,
     may_set_target,
-    summarise,
 )
 from secteur.services import forecasts
 from secteur.services.app import Tx
@@ -34,11 +33,10 @@ def year_figures(
     tx: Tx, actor: Actor, kind: HierarchyKind, node: int, period: Period
 ) -> list[PeriodFigures]:
     """The node's target, achieved and pipeline for each period of `period`'s fiscal year
-    (targets from each period's forecast, when there is one). One cells read per period."""
+    (targets from each period's forecast, when there is one). One summary read per period."""
     h = forecasts.hierarchy(tx, kind)
     if not forecasts.may_read(tx, actor, h, node):
         return []
-    current = forecasts.settings(tx)
     out = []
     for p in period.year_periods():
         found = forecasts.find_forecast(tx, kind, p.key)
@@ -46,8 +44,7 @@ def year_figures(
             forecast_store.targets(tx.conn, found.id) if found is not None else ()
         )
         exclusions = found.exclusions if found is not None else Exclusions()
-        cells = forecasts.node_cells(tx, kind, p, exclusions)
-        row = summarise(h, cells, current, targets, node, exclusions=exclusions)[0]
+        row = forecasts.node_summary(tx, h, p, exclusions, targets, node)[0]
         out.append(PeriodFigures(p, row.target, row.metrics.achieved, row.metrics.pipeline))
     return out
 

@@ -23,7 +23,13 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from secteur.adapters.db import directory_repo, forecast_repo, forecast_store, territory_repo
+from secteur.adapters.db import (
+    directory_repo,
+    forecast_repo,
+    forecast_store,
+    forecast_triggers,
+    territory_repo,
+)
 from secteur.adapters.db import tables as t
 from secteur.domain.actor import Actor
 from secteur.domain.fields import DataType
@@ -40,9 +46,12 @@ from secteur.domain.forecasts import (
     SummaryRow,
     Target,
     TargetRefused,
+    branch_nodes,
+    branch_totals,
     may_set_target,
     summarise,
 )
+from secteur.domain.forecasts.rollup import node_metrics
 from secteur.domain.records import InvalidValue, reference_id
 from secteur.services.app import Secteur, Tx
 from secteur.services.audit import config_change
@@ -62,10 +71,12 @@ __all__ = [
     "delete_forecast",
     "due_snapshots",
     "find_forecast",
+    "fold_branch_deltas",
     "get_forecast",
     "hierarchy",
     "list_forecasts",
     "may_read",
+    "node_summary",
     "parse_period",
     "role_of",
     "rollup_rows",
@@ -772,8 +783,7 @@ def set_targets(
 
 
 def _cells(tx: Tx, period: Period) -> list[Cell]:
-    """The period's deal aggregates (ADR 0011). The cells keep no Σ probability yet, so a
-    quantity forecast's weighted pipeline reads 0."""
+    """The period's deal aggregates (ADR 0011), by territory, owner and stage."""
     first, last = period.months()
     return _domain(forecast_repo.cells(tx.conn, first, last))
 
@@ -802,50 +812,56 @@ def summary(
     node = _node(h, node_id)
     _require_reader(tx, actor, h, node)
     targets = forecast_store.targets(tx.conn, forecast_id)
-    cells, member_cells = _summary_cells(tx, forecast, h, node, targets)
-    return summarise(
-        h,
-        cells,
-        settings(tx),
-        targets,
-        node,
-        include_child=include_child,
-        exclusions=forecast.exclusions,
-        member_cells=member_cells,
-    )
+    return node_summary(tx, h, forecast.period, forecast.exclusions, targets, node, include_child)
 
 
-def _summary_cells(
-    tx: Tx, forecast: Forecast, h: Hierarchy, node: int, targets: Sequence[Target]
-) -> tuple[list[Cell], list[Cell] | None]:
-    """The coarsest cells a summary can use (benchmarks: the read is what costs).
+def node_summary(
+    tx: Tx,
+    h: Hierarchy,
+    period: Period,
+    exclusions: Exclusions,
+    targets: Sequence[Target],
+    node: int,
+    include_child: bool = True,
+) -> list[SummaryRow]:
+    """A node's summary rows for a period, from the coarsest aggregates that give them.
 
-    Role forecasts attribute by owner: cells by owner and stage suffice. Territory forecasts
-    sum by territory and stage for the nodes, and read owners' cells only for the members
-    with a target in the node. Excluded users need the owner on every cell: the full read.
+    Territory forecasts read branch totals (ADR 0012): the node's, its children's and those of
+    excluded branches below it — a few rows whatever the tree's size — plus the cells of the
+    members with a target in the node and of excluded users. Role forecasts attribute by owner:
+    the period's cells summed by owner and stage (every cell when users are excluded).
     """
-    nodes = node_cells(tx, h.kind, forecast.period, forecast.exclusions)
-    if forecast.exclusions.users or h.kind is HierarchyKind.ROLE:
-        return nodes, None
-    first, last = forecast.period.months()
+    current = settings(tx)
+    first, last = period.months()
+    common: dict[str, Any] = {"include_child": include_child, "exclusions": exclusions}
+    if h.kind is HierarchyKind.ROLE:
+        by = "territory_owner" if exclusions.users else "owner"
+        cells = _domain(forecast_repo.totals(tx.conn, first, last, by=by))
+        return summarise(h, cells, current, targets, node, **common)
+    branches = forecast_repo.branches(tx.conn, first, last, branch_nodes(h, node, exclusions))
+    excluded = forecast_repo.totals(
+        tx.conn, first, last, by="territory_owner", owners=sorted(exclusions.users)
+    )
+    shown = [node, *h.children[node]]
+    totals = branch_totals(h, _domain(branches), current, shown, exclusions, _domain(excluded))
     members = sorted({t.user_id for t in targets if t.node_id == node and t.user_id is not None})
     owners = forecast_repo.totals(tx.conn, first, last, by="territory_owner", owners=members)
-    return nodes, _domain(owners)
-
-
-def node_cells(tx: Tx, kind: HierarchyKind, period: Period, exclusions: Exclusions) -> list[Cell]:
-    """A period's cells summed as far as node figures allow: by territory (territory
-    forecasts) or by owner (role forecasts); every cell when users are excluded."""
-    if exclusions.users:
-        return _cells(tx, period)
-    first, last = period.months()
-    by = "territory" if kind is HierarchyKind.TERRITORY else "owner"
-    return _domain(forecast_repo.totals(tx.conn, first, last, by=by))
+    return summarise(
+        h, (), current, targets, node, member_cells=_domain(owners), totals=totals, **common
+    )
 
 
 def _domain(cells: Sequence[forecast_repo.Cell]) -> list[Cell]:
     return [
-        Cell(c.territory_id, c.owner_id, c.stage, c.deals, c.amount_cents, c.weighted_cents)
+        Cell(
+            c.territory_id,
+            c.owner_id,
+            c.stage,
+            c.deals,
+            c.amount_cents,
+            c.weighted_cents,
+            c.probability_sum,
+        )
         for c in cells
     ]
 
@@ -938,23 +954,38 @@ def _row_json(h: Hierarchy, row: SummaryRow, names: Mapping[int, str]) -> dict[s
 
 def rollup_rows(tx: Tx, forecast: Forecast) -> list[dict[str, Any]]:
     """Every node's row (descendants included) and every member's row with a target, in tree
-    order. Each node is summarised over the cells of its own subtree only."""
+    order: one roll-up of every cell, then each node's rows from it."""
     h = hierarchy(tx, forecast.hierarchy)
     if not h.parent:
         return []
     cells = _cells(tx, forecast.period)
     current = settings(tx)
     all_targets = forecast_store.targets(tx.conn, forecast.id)
-    with_members = {x.node_id for x in all_targets if x.user_id is not None}
+    _, totals, _ = node_metrics(h, cells, current, forecast.exclusions, with_owners=False)
+    by_owner: dict[int, list[Cell]] = {}
+    for cell in cells:
+        by_owner.setdefault(cell.owner_id, []).append(cell)
+    members: dict[int, set[int]] = {}
+    for target in all_targets:
+        if target.user_id is not None:
+            members.setdefault(target.node_id, set()).add(target.user_id)
     names = {u.id: u.full_name for u in tx.state.directory.users.values()}
     rows: dict[tuple[int, int | None], dict[str, Any]] = {}
     order = list(reversed(h.postorder))
     for node in order:
-        if not h.children[node] and node not in with_members and node != h.root:
+        if not h.children[node] and node not in members and node != h.root:
             continue
-        subtree = h.subtree(node)
-        mine = [c for c in cells if h.node_of(c) in subtree]
-        for row in summarise(h, mine, current, all_targets, node, exclusions=forecast.exclusions):
+        mine = [c for user in sorted(members.get(node, ())) for c in by_owner.get(user, ())]
+        for row in summarise(
+            h,
+            (),
+            current,
+            all_targets,
+            node,
+            exclusions=forecast.exclusions,
+            member_cells=mine,
+            totals=totals,
+        ):
             rows.setdefault((row.node_id, row.user_id), _row_json(h, row, names))
     rank = {n: i for i, n in enumerate(order)}
     return sorted(
@@ -1066,3 +1097,13 @@ def due_snapshots(app: Secteur) -> list[int]:
                 continue
             taken.append(_record_snapshot(tx, forecast, None, True))
     return taken
+
+
+def fold_branch_deltas(app: Secteur) -> int:
+    """ADR 0012, run by the worker: the branch totals' deltas (PostgreSQL) folded into their
+    rows, so that summaries read a few rows per branch. Returns how many deltas were folded;
+    SQLite keeps none and is not written to."""
+    if app.engine.dialect.name == "sqlite":
+        return 0
+    with app.write() as tx:
+        return forecast_triggers.fold_branch_deltas(tx.conn)

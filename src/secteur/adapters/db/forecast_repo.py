@@ -8,9 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from secteur.adapters.db.forecast_triggers import ForecastColumns, contributions_sql
+from secteur.adapters.db.forecast_branch_triggers import BRANCHES, DELTAS
+from secteur.adapters.db.forecast_triggers import MEASURES, ForecastColumns, contributions_sql
 
-__all__ = ["Cell", "cells", "recompute", "totals"]
+__all__ = ["Cell", "branches", "cells", "recompute", "totals"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -18,7 +19,8 @@ class Cell:
     """Deals of one territory (0: none), owner and stage, summed over months.
 
     `month` is the cell's month (yyyymm, 0: no date) when read by month, else the first month of
-    the range read. Amounts are integer cents: `weighted_cents` is Σ amount × probability (%).
+    the range read. Amounts are integer cents: `weighted_cents` is Σ amount × probability (%);
+    `probability_sum` is Σ probability in hundredths of a percent.
     """
 
     territory_id: int
@@ -28,20 +30,25 @@ class Cell:
     deals: int
     amount_cents: int
     weighted_cents: int
+    probability_sum: int
+
+
+# Sums cast back to BIGINT: PostgreSQL's sum(bigint) is numeric, handed out as Decimal.
+SUMS = ", ".join(f"CAST(sum({m}) AS BIGINT)" for m in MEASURES)
+
+
+def _marker(conn: sa.Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _read(
     conn: sa.Connection, source: str, month_from: int, month_to: int, by_month: bool
 ) -> list[Cell]:
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    marker = _marker(conn)
     month = "month" if by_month else f"{int(month_from)}"
     keys = "territory_id, owner_id, month, stage" if by_month else "territory_id, owner_id, stage"
-    # Sums cast back to BIGINT: PostgreSQL's sum(bigint) is numeric, handed out as Decimal.
-    sums = ", ".join(
-        f"CAST(sum({m}) AS BIGINT)" for m in ("deals", "amount_cents", "weighted_cents")
-    )
     query = (
-        f"SELECT territory_id, owner_id, {month}, stage, {sums} FROM {source} "
+        f"SELECT territory_id, owner_id, {month}, stage, {SUMS} FROM {source} "
         f"WHERE month BETWEEN {marker} AND {marker} GROUP BY {keys} HAVING sum(deals) <> 0"
     )
     rows: Iterable[Any] = conn.exec_driver_sql(query, (month_from, month_to))
@@ -69,13 +76,10 @@ def totals(
     "territory", owner 0), by owner and stage ("owner", territory 0), or as `cells` but for
     some owners only ("territory_owner" with `owners`). A quarter at the root of a large
     tree reads tens of thousands of rows instead of every (territory, owner) pair."""
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    marker = _marker(conn)
     territory = "territory_id" if by in ("territory", "territory_owner") else "0"
     owner = "owner_id" if by in ("owner", "territory_owner") else "0"
     keys = ", ".join(k for k in (territory, owner) if k != "0") + ", stage"
-    sums = ", ".join(
-        f"CAST(sum({m}) AS BIGINT)" for m in ("deals", "amount_cents", "weighted_cents")
-    )
     where = f"month BETWEEN {marker} AND {marker}"
     params: list[int] = [month_from, month_to]
     if owners is not None:
@@ -84,10 +88,34 @@ def totals(
         where += f" AND owner_id IN ({', '.join([marker] * len(owners))})"
         params += [int(o) for o in owners]
     query = (
-        f"SELECT {territory}, {owner}, {int(month_from)}, stage, {sums} FROM forecast_cells "
+        f"SELECT {territory}, {owner}, {int(month_from)}, stage, {SUMS} FROM forecast_cells "
         f"WHERE {where} GROUP BY {keys} HAVING sum(deals) <> 0"
     )
     return [Cell(*row) for row in conn.exec_driver_sql(query, tuple(params))]
+
+
+def branches(
+    conn: sa.Connection, month_from: int, month_to: int, territories: Sequence[int]
+) -> list[Cell]:
+    """The branch totals (ADR 0012) of `territories` over the months, by stage: each as a cell
+    whose territory is the branch's top (owner 0), holding its subtree's deals. Rows and
+    deltas are read in one statement, so a fold running meanwhile is seen whole or not at all."""
+    if not territories:
+        return []
+    marker = _marker(conn)
+    listed = ", ".join([marker] * len(territories))
+    where = f"territory_id IN ({listed}) AND month BETWEEN {marker} AND {marker}"
+    columns = f"territory_id, month, stage, {', '.join(MEASURES)}"
+    source = (
+        f"SELECT {columns} FROM {BRANCHES} WHERE {where} UNION ALL "
+        f"SELECT {columns} FROM {DELTAS} WHERE {where}"
+    )
+    query = (
+        f"SELECT territory_id, 0, {int(month_from)}, stage, {SUMS} FROM ({source}) AS b "
+        "GROUP BY territory_id, stage HAVING sum(deals) <> 0"
+    )
+    params = (*(int(x) for x in territories), month_from, month_to)
+    return [Cell(*row) for row in conn.exec_driver_sql(query, params * 2)]
 
 
 def recompute(
@@ -101,3 +129,52 @@ def recompute(
     """What `cells` answers, computed from the deals and their territories directly."""
     source = f"({contributions_sql(conn.dialect, columns)}) AS recomputed"
     return _read(conn, source, month_from, month_to, by_month)
+
+
+def _branch_rows(conn: sa.Connection, source: str) -> list[tuple[int, ...]]:
+    sums = ", ".join(f"CAST(sum({m}) AS BIGINT)" for m in MEASURES)
+    nonzero = " OR ".join(f"sum({m}) <> 0" for m in MEASURES)
+    query = (
+        f"SELECT territory_id, month, stage, {sums} FROM ({source}) AS b "
+        f"GROUP BY territory_id, month, stage HAVING {nonzero} ORDER BY territory_id, month, stage"
+    )
+    return [tuple(row) for row in conn.exec_driver_sql(query)]
+
+
+def stored_branches(conn: sa.Connection) -> list[tuple[int, ...]]:
+    """Every branch total as kept (rows and deltas), non-zero ones, in key order."""
+    columns = f"territory_id, month, stage, {', '.join(MEASURES)}"
+    return _branch_rows(
+        conn, f"SELECT {columns} FROM {BRANCHES} UNION ALL SELECT {columns} FROM {DELTAS}"
+    )
+
+
+def recomputed_branches(conn: sa.Connection) -> list[tuple[int, ...]]:
+    """What `stored_branches` answers, from the cells and the active territories' parents."""
+    measures = ", ".join(f"c.{m} AS {m}" for m in MEASURES)
+    return _branch_rows(
+        conn,
+        f"WITH RECURSIVE up (territory_id, ancestor_id, depth) AS ({_ACTIVE_TREE}) "
+        f"SELECT up.ancestor_id AS territory_id, c.month, c.stage, {measures} "
+        "FROM forecast_cells c JOIN up ON up.territory_id = c.territory_id",
+    )
+
+
+_ACTIVE_TREE = (
+    "SELECT id, id, 0 FROM territories WHERE archived_time IS NULL UNION ALL "
+    "SELECT up.territory_id, p.parent_id, up.depth + 1 FROM up "
+    "JOIN territories p ON p.id = up.ancestor_id "
+    "WHERE p.parent_id IS NOT NULL"
+)
+
+
+def ancestors(conn: sa.Connection, *, recomputed: bool = False) -> list[tuple[int, int, int]]:
+    """(territory, ancestor, depth) rows of the ancestor table — or recomputed from the
+    parents."""
+    source = (
+        f"WITH RECURSIVE up (territory_id, ancestor_id, depth) AS ({_ACTIVE_TREE}) SELECT * FROM up"
+        if recomputed
+        else "SELECT territory_id, ancestor_id, depth FROM territory_ancestors"
+    )
+    rows = conn.exec_driver_sql(f"SELECT territory_id, ancestor_id, depth FROM ({source}) AS a")
+    return sorted((int(a), int(b), int(d)) for a, b, d in rows)

@@ -1,6 +1,7 @@
 """Forecast cells kept by database triggers, in the transaction of every write (ADR 0011).
 
-A deal contributes one count, its amount and its weighted amount, in integer cents, to the cell
+A deal contributes one count, its amount, its weighted amount (in integer cents) and its
+probability (in hundredths of a percent) to the cell
 (territory, owner, month, stage) it falls in; its territory is the lowest territory id among its
 `record_territories` rows (0: none). Triggers on the deals table move a deal's contribution when
 its row changes; triggers on `record_territories` move it when its territory changes. Whatever
@@ -13,7 +14,8 @@ triggers reason about one row. PostgreSQL's row triggers would run a plpgsql cal
 with the statement's old and new rows as transition tables, and do one set-based upsert.
 
 The SQL is generated for the chosen amount and date columns: changing either is
-`install_forecast_triggers` again, which rebuilds the cells in the caller's transaction.
+`install_forecast_triggers` again, which rebuilds the cells in the caller's transaction. The
+branch totals' triggers (ADR 0012, `forecast_branch_triggers`) are installed with them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from secteur.adapters.db import forecast_branch_triggers as branches
 from secteur.adapters.db.records_schema import RecordTable
 from secteur.domain.fields import Kind
 
@@ -30,6 +33,7 @@ __all__ = [
     "ForecastColumns",
     "contributions_sql",
     "drop_forecast_triggers",
+    "fold_branch_deltas",
     "forecast_columns",
     "install_forecast_triggers",
     "installed",
@@ -38,7 +42,7 @@ __all__ = [
 DEALS = "Deals"
 CELLS = "forecast_cells"
 KEY = ("month", "territory_id", "owner_id", "stage")
-MEASURES = ("deals", "amount_cents", "weighted_cents")
+MEASURES = ("deals", "amount_cents", "weighted_cents", "probability_sum")
 # One name per trigger (and, on PostgreSQL, per function).
 TRIGGERS = (
     "forecast_cells_deals_insert",
@@ -121,6 +125,7 @@ class _Sql:
             f"{sign}1",
             f"{sign}{self.cents(f'{amount} * 100')}",
             f"{sign}{self.cents(f'{amount} * {probability}')}",
+            f"{sign}{self.cents(f'{probability} * 100')}",
         ]
 
     def territory_of(self, record_id: str) -> str:
@@ -344,7 +349,8 @@ def _pg_statements(sql: _Sql) -> Iterator[str]:
 
 
 def drop_forecast_triggers(conn: sa.Connection, deals_table: str = "deals") -> None:
-    """Remove the triggers (and PostgreSQL's trigger functions); the cells stay as they are."""
+    """Remove the triggers (and PostgreSQL's trigger functions); the cells and branch totals
+    stay as they are."""
     table = conn.dialect.identifier_preparer.quote(deals_table)
     sqlite = conn.dialect.name == "sqlite"
     for name in TRIGGERS:
@@ -354,10 +360,14 @@ def drop_forecast_triggers(conn: sa.Connection, deals_table: str = "deals") -> N
             target = table if name.startswith("forecast_cells_deals") else "record_territories"
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {target}")
             conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
+    for statement in branches.drop_statements(conn.dialect):
+        conn.exec_driver_sql(statement)
 
 
 def install_forecast_triggers(conn: sa.Connection, columns: ForecastColumns) -> None:
-    """(Re)create the triggers for `columns` and rebuild every cell, in the caller's transaction."""
+    """(Re)create the triggers for `columns` and rebuild every cell, the ancestor table and the
+    branch totals, in the caller's transaction (the branches' triggers last: a rebuild must not
+    fire them)."""
     sql = _Sql(conn.dialect, columns)
     drop_forecast_triggers(conn, columns.table)
     statements = _sqlite_triggers(sql) if sql.sqlite else _pg_statements(sql)
@@ -368,16 +378,23 @@ def install_forecast_triggers(conn: sa.Connection, columns: ForecastColumns) -> 
         f"INSERT INTO {CELLS} ({', '.join(KEY + MEASURES)}) "
         f"{contributions_sql(conn.dialect, columns)}"
     )
+    branches.rebuild(conn, MEASURES)
+    for statement in branches.create_statements(conn.dialect, MEASURES):
+        conn.exec_driver_sql(statement)
+
+
+def fold_branch_deltas(conn: sa.Connection) -> int:
+    """The worker's share of ADR 0012 on PostgreSQL: deltas folded into the branch rows."""
+    return branches.fold_deltas(conn, MEASURES)
 
 
 def installed(conn: sa.Connection) -> bool:
-    """Whether the forecast triggers exist (an org created before them has none)."""
+    """Whether the forecast triggers of this version exist (an org created before them, or
+    before the branch totals, has none or only the cells')."""
+    name = branches.TRIGGERS[-1][0]
     if conn.dialect.name == "sqlite":
-        query = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?"
+        query = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?"
     else:
-        query = (
-            "SELECT count(*) FROM pg_trigger WHERE tgname LIKE %s "
-            "AND tgrelid = to_regclass('record_territories')"
-        )
-    found = conn.exec_driver_sql(query, ("forecast_cells_%",)).scalar_one()
+        query = "SELECT count(*) FROM pg_trigger WHERE tgname = %s"
+    found = conn.exec_driver_sql(query, (name,)).scalar_one()
     return int(found) > 0

@@ -346,10 +346,60 @@ forecast_cells = sa.Table(
     sa.Column("deals", sa.BigInteger, nullable=False),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("weighted_cents", sa.BigInteger, nullable=False),
+    # Σ probability in hundredths of a percent: a quantity forecast's weighted pipeline.
+    sa.Column("probability_sum", sa.BigInteger, nullable=False, server_default="0"),
     # Month first: every read is a period's months. On SQLite the table is the primary key's
     # b-tree itself (WITHOUT ROWID), which makes a trigger's upsert a third as costly.
     sa.PrimaryKeyConstraint("month", "territory_id", "owner_id", "stage"),
+    # A member's figures read their own cells only (FC-10).
+    sa.Index("ix_forecast_cells_owner", "owner_id", "month"),
     sqlite_with_rowid=False,
+)
+
+# Each active territory with itself and each of its ancestors (depth 0: itself), kept by
+# triggers on `territories` (ADR 0012): a branch's totals and a subtree's members without
+# recursion, which SQLite's triggers cannot do.
+territory_ancestors = sa.Table(
+    "territory_ancestors",
+    metadata,
+    sa.Column("territory_id", sa.BigInteger, nullable=False),
+    sa.Column("ancestor_id", sa.BigInteger, nullable=False),
+    sa.Column("depth", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("territory_id", "ancestor_id"),
+    sa.Index("ix_territory_ancestors_ancestor", "ancestor_id", "territory_id"),
+    sqlite_with_rowid=False,
+)
+
+
+def _branch_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("territory_id", sa.BigInteger, nullable=False),
+        sa.Column("month", sa.Integer, nullable=False),
+        sa.Column("stage", sa.String(120), nullable=False),
+        *(
+            sa.Column(name, sa.BigInteger, nullable=False)
+            for name in ("deals", "amount_cents", "weighted_cents", "probability_sum")
+        ),
+    ]
+
+
+# The forecast cells of a territory and all its descendants, by month and stage (ADR 0012): a
+# root summary reads a few rows instead of every territory's. SQLite's triggers add to these
+# rows; PostgreSQL's append to `forecast_branch_deltas` instead (no row every writer waits
+# for), which the worker folds in here. A branch's totals are its rows plus its deltas.
+forecast_branches = sa.Table(
+    "forecast_branches",
+    metadata,
+    *_branch_columns(),
+    sa.PrimaryKeyConstraint("territory_id", "month", "stage"),
+    sqlite_with_rowid=False,
+)
+
+forecast_branch_deltas = sa.Table(
+    "forecast_branch_deltas",
+    metadata,
+    *_branch_columns(),
+    sa.Index("ix_forecast_branch_deltas_branch", "territory_id", "month"),
 )
 
 # Forecasts (forecasts.md): one per (hierarchy kind, period) (FC-3). The period is kept with the

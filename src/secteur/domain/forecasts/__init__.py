@@ -16,7 +16,14 @@ from secteur.domain.forecasts.model import (
     Target,
 )
 from secteur.domain.forecasts.periods import Period, PeriodError
-from secteur.domain.forecasts.rollup import Hierarchy, Metrics, SummaryRow, summarise
+from secteur.domain.forecasts.rollup import (
+    Hierarchy,
+    Metrics,
+    SummaryRow,
+    branch_nodes,
+    branch_totals,
+    summarise,
+)
 from secteur.domain.forecasts.targets import TargetRefused, may_set_target
 
 __all__ = [
@@ -33,6 +40,8 @@ __all__ = [
     "SummaryRow",
     "Target",
     "TargetRefused",
+    "branch_nodes",
+    "branch_totals",
     "may_set_target",
     "summarise",
 ]

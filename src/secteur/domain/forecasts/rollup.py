@@ -3,6 +3,10 @@
 One pass over the cells gives each node its own figures; one bottom-up pass over the nodes adds
 the descendants'. Attribution: territory forecasts follow the deal's territory, whoever owns it
 (FC-7); role forecasts follow the owner's role (FC-11).
+
+Territory summaries may start from branch totals instead (ADR 0012): a node's cells with all its
+descendants', kept by the database. `branch_totals` turns the branch totals of the nodes shown
+(and of the excluded branches below them) into the same figures, without the other nodes' cells.
 """
 
 from __future__ import annotations
@@ -101,12 +105,17 @@ class Metrics:
     best_case: float = 0.0
     commit: float = 0.0
 
-    def add(self, other: Metrics) -> None:
-        self.achieved += other.achieved
-        self.pipeline += other.pipeline
-        self.weighted_pipeline += other.weighted_pipeline
-        self.best_case += other.best_case
-        self.commit += other.commit
+    def add(self, other: Metrics, sign: int = 1) -> None:
+        self.achieved += sign * other.achieved
+        self.pipeline += sign * other.pipeline
+        self.weighted_pipeline += sign * other.weighted_pipeline
+        self.best_case += sign * other.best_case
+        self.commit += sign * other.commit
+
+    def copy(self) -> Metrics:
+        out = Metrics()
+        out.add(self)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +248,72 @@ def _member_metrics(
     return out
 
 
+def branch_nodes(
+    hierarchy: Hierarchy, node: int, exclusions: Exclusions = NO_EXCLUSIONS
+) -> list[int]:
+    """The branches whose totals a summary of `node` needs: the node, its children, and the
+    excluded branches below it (to take out)."""
+    scope = _Scope.of(hierarchy, exclusions)
+    below = hierarchy.subtree(node)
+    cut = sorted(
+        n
+        for n in scope.excluded_nodes
+        if n in below and n != node and hierarchy.parent[n] not in scope.excluded_nodes
+    )
+    return [node, *hierarchy.children[node], *cut]
+
+
+def branch_totals(
+    hierarchy: Hierarchy,
+    branches: Iterable[Cell],
+    settings: ForecastSettings,
+    nodes: Iterable[int],
+    exclusions: Exclusions = NO_EXCLUSIONS,
+    excluded_user_cells: Iterable[Cell] = (),
+) -> dict[int, Metrics]:
+    """Each of `nodes`' figures with its descendants, as `node_metrics` computes them, from
+    branch totals: cells whose `territory_id` is the top of the branch they sum (the branches
+    of `nodes` and of `branch_nodes`' excluded ones). Excluded branches below a node are taken
+    out of it; so are the cells of excluded users (`excluded_user_cells`, by territory and
+    owner) outside excluded branches."""
+    scope = _Scope.of(hierarchy, exclusions)
+    quantity = settings.type is ForecastType.QUANTITY
+    gross: dict[int, Metrics] = {}
+    for cell in branches:
+        metrics = gross.setdefault(cell.territory_id, Metrics())
+        _add_cell(metrics, cell, settings.category(cell.stage), quantity)
+    wanted = list(dict.fromkeys(nodes))
+    out = {
+        n: Metrics() if n in scope.excluded_nodes else gross.get(n, Metrics()).copy()
+        for n in wanted
+    }
+    tops = [n for n in scope.excluded_nodes if hierarchy.parent.get(n) not in scope.excluded_nodes]
+
+    def shown_above(start: int) -> list[int]:
+        # The nodes shown whose branch holds `start`, themselves not excluded.
+        found, current = [], hierarchy.parent.get(start)
+        while current is not None:
+            if current in out and current not in scope.excluded_nodes:
+                found.append(current)
+            current = hierarchy.parent.get(current)
+        return found
+
+    for top in tops:
+        for n in shown_above(top):
+            out[n].add(gross.get(top, Metrics()), -1)
+    for cell in excluded_user_cells:
+        if cell.owner_id not in scope.excluded_users:
+            continue
+        territory = cell.territory_id
+        if territory not in hierarchy.parent or territory in scope.excluded_nodes:
+            continue
+        taken = Metrics()
+        _add_cell(taken, cell, settings.category(cell.stage), quantity)
+        for n in ([territory] if territory in out else []) + shown_above(territory):
+            out[n].add(taken, -1)
+    return out
+
+
 def summarise(
     hierarchy: Hierarchy,
     cells: Iterable[Cell],
@@ -249,19 +324,31 @@ def summarise(
     include_child: bool = True,
     exclusions: Exclusions = NO_EXCLUSIONS,
     member_cells: Iterable[Cell] | None = None,
+    totals: Mapping[int, Metrics] | None = None,
 ) -> list[SummaryRow]:
     """The node (with descendants unless `include_child` is false), each child node, and each
     member with a target in the node (forecasts.md, summary).
 
     `member_cells`, when given, are the cells the member rows read (by territory and owner,
     for the members only); `cells` may then be summed without owners, which is cheaper to
-    read. Without it, `cells` serve both.
+    read. Without it, `cells` serve both. `totals`, when given, are the figures with
+    descendants of the node and its children (`branch_totals`); `cells` are then not read.
     """
     scope = _Scope.of(hierarchy, exclusions)
     separate = member_cells is not None
-    own, total, by_owner = node_metrics(
-        hierarchy, cells, settings, exclusions, with_owners=not separate
-    )
+    total: Mapping[int, Metrics]
+    if totals is None:
+        own, total, by_owner = node_metrics(
+            hierarchy, cells, settings, exclusions, with_owners=not separate
+        )
+    else:
+        total, by_owner = totals, {}
+        # A node's own figures: its branch less its (counted) children's.
+        mine = total[node].copy()
+        for child in hierarchy.children[node]:
+            if child not in scope.excluded_nodes:
+                mine.add(total[child], -1)
+        own = {node: mine}
     if member_cells is not None:
         by_owner = _owner_metrics(hierarchy, member_cells, settings, scope)
     node_targets = {t.node_id: t.amount for t in targets if t.user_id is None}
