@@ -24,6 +24,7 @@ from hypothesis.stateful import (
 
 from secteur.adapters.db import forecast_repo, forecast_triggers, records_repo
 from secteur.adapters.db import tables as t
+from secteur.adapters.db.forecast_branch_triggers import ROLLUPS
 from secteur.adapters.db.forecast_repo import Cell
 from secteur.adapters.db.forecast_triggers import ForecastColumns
 from secteur.adapters.db.records_schema import to_row
@@ -76,7 +77,10 @@ def _assert_consistent(app: Secteur, columns: ForecastColumns) -> None:
     assert _stored(app) == _recomputed(app, columns)
     with app.read() as tx:
         assert forecast_repo.ancestors(tx.conn) == forecast_repo.ancestors(tx.conn, recomputed=True)
-        assert forecast_repo.stored_branches(tx.conn) == forecast_repo.recomputed_branches(tx.conn)
+        for rollup in ROLLUPS:
+            assert forecast_repo.stored(tx.conn, rollup) == forecast_repo.recomputed(
+                tx.conn, rollup
+            )
 
 
 def _move_territory(app: Secteur, territory_id: int, parent: int) -> None:

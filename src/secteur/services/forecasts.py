@@ -829,14 +829,13 @@ def node_summary(
     Territory forecasts read branch totals (ADR 0012): the node's, its children's and those of
     excluded branches below it — a few rows whatever the tree's size — plus the cells of the
     members with a target in the node and of excluded users. Role forecasts attribute by owner:
-    the period's cells summed by owner and stage (every cell when users are excluded).
+    each owner's totals by stage (ADR 0012), a few rows per owner.
     """
     current = settings(tx)
     first, last = period.months()
     common: dict[str, Any] = {"include_child": include_child, "exclusions": exclusions}
     if h.kind is HierarchyKind.ROLE:
-        by = "territory_owner" if exclusions.users else "owner"
-        cells = _domain(forecast_repo.totals(tx.conn, first, last, by=by))
+        cells = _domain(forecast_repo.owner_totals(tx.conn, first, last))
         return summarise(h, cells, current, targets, node, **common)
     branches = forecast_repo.branches(tx.conn, first, last, branch_nodes(h, node, exclusions))
     excluded = forecast_repo.totals(

@@ -10,28 +10,42 @@ Two sets of triggers, installed with the cells' (`forecast_triggers.install_fore
   the triggers find a territory's ancestors and subtree without recursion, which SQLite's
   triggers cannot do. Territories are rare writes: row triggers on both databases.
 * on `forecast_cells`, every change to a cell is added to the cell's territory and each of its
-  ancestors.
+  ancestors, and to the cell owner's totals (`forecast_owner_totals`, what role forecasts
+  read: a few rows per owner instead of every cell).
 
 SQLite has one writer at a time: its triggers add to `forecast_branches` directly. On PostgreSQL
 every deal write would update its ancestors' rows up to the root, a row each concurrent writer
 waits for until the other commits (and two batches touching the same rows in another order
-deadlock). Its triggers append the changes to `forecast_branch_deltas` instead, without locks
-between writers; a branch's totals are its rows plus its deltas, and the worker folds the deltas
-into the rows (`fold_deltas`). Ancestors' ids come from the ancestor table, never from the
-territory row being changed, so the triggers stay right when one statement changes several rows.
+deadlock). Its triggers append the changes to `forecast_branch_deltas` and
+`forecast_owner_deltas` instead, without locks between writers; totals are the rows plus the
+deltas, and the worker folds the deltas into the rows (`fold_deltas`). Ancestors' ids come from
+the ancestor table, never from the territory row being changed, so the triggers stay right when
+one statement changes several rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 ANCESTORS = "territory_ancestors"
-BRANCHES = "forecast_branches"
-DELTAS = "forecast_branch_deltas"
 CELLS = "forecast_cells"
-KEY = ("territory_id", "month", "stage")
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """Totals kept from the cells: their rows, PostgreSQL's appended changes, their key."""
+
+    table: str
+    deltas: str
+    key: tuple[str, ...]
+
+
+BRANCHES = Rollup("forecast_branches", "forecast_branch_deltas", ("territory_id", "month", "stage"))
+OWNERS = Rollup("forecast_owner_totals", "forecast_owner_deltas", ("owner_id", "month", "stage"))
+ROLLUPS = (BRANCHES, OWNERS)
 # (name, table) of each trigger; PostgreSQL's trigger functions share the trigger's name.
 TRIGGERS = (
     ("forecast_branches_territory_insert", "territories"),
@@ -48,24 +62,28 @@ class _Sql:
     def __init__(self, dialect: sa.Dialect, measures: Sequence[str]) -> None:
         self.sqlite = dialect.name == "sqlite"
         self.measures = tuple(measures)
-        self.columns = ", ".join(KEY + self.measures)
 
-    def add(self, source: str) -> str:
-        """Add `source`'s rows (KEY + measures) to the branches."""
+    def columns(self, rollup: Rollup) -> str:
+        return ", ".join(rollup.key + self.measures)
+
+    def add(self, source: str, rollup: Rollup = BRANCHES) -> str:
+        """Add `source`'s rows (key + measures) to `rollup`."""
         if not self.sqlite:
-            return f"INSERT INTO {DELTAS} ({self.columns}) {source}"
-        updates = ", ".join(f"{m} = {BRANCHES}.{m} + excluded.{m}" for m in self.measures)
+            return f"INSERT INTO {rollup.deltas} ({self.columns(rollup)}) {source}"
+        updates = ", ".join(f"{m} = {rollup.table}.{m} + excluded.{m}" for m in self.measures)
         return (
-            f"INSERT INTO {BRANCHES} ({self.columns}) {source} "
-            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}"
+            f"INSERT INTO {rollup.table} ({self.columns(rollup)}) {source} "
+            f"ON CONFLICT ({', '.join(rollup.key)}) DO UPDATE SET {updates}"
         )
 
-    def totals(self) -> str:
-        """Every branch's rows, with their deltas on PostgreSQL (to read, not to group)."""
+    def totals(self, rollup: Rollup = BRANCHES) -> str:
+        """The rollup's rows, with their deltas on PostgreSQL (to read, not to group)."""
         if self.sqlite:
-            return BRANCHES
+            return rollup.table
+        columns = self.columns(rollup)
         return (
-            f"(SELECT {self.columns} FROM {BRANCHES} UNION ALL SELECT {self.columns} FROM {DELTAS})"
+            f"(SELECT {columns} FROM {rollup.table} "
+            f"UNION ALL SELECT {columns} FROM {rollup.deltas})"
         )
 
     def sums(self, row: str, sign: str = "") -> str:
@@ -107,12 +125,13 @@ def _territory_statements(sql: _Sql) -> tuple[list[str], list[str]]:
         # Archived: out of the tree, its own rows too (its deals have left it by then).
         f"DELETE FROM {ANCESTORS} WHERE (territory_id = NEW.id OR ancestor_id = NEW.id) "
         "AND NEW.archived_time IS NOT NULL",
-        f"DELETE FROM {BRANCHES} WHERE territory_id = NEW.id AND NEW.archived_time IS NOT NULL",
+        f"DELETE FROM {BRANCHES.table} WHERE territory_id = NEW.id "
+        "AND NEW.archived_time IS NOT NULL",
         *(
             []
             if sql.sqlite
             else [
-                f"DELETE FROM {DELTAS} WHERE territory_id = NEW.id "
+                f"DELETE FROM {BRANCHES.deltas} WHERE territory_id = NEW.id "
                 "AND NEW.archived_time IS NOT NULL"
             ]
         ),
@@ -127,61 +146,67 @@ def _territory_statements(sql: _Sql) -> tuple[list[str], list[str]]:
     return on_insert, on_move
 
 
-def _cell_sources(sql: _Sql) -> Iterator[tuple[str, str, str, str]]:
-    """(trigger, event, PostgreSQL transition tables, rows to add) of the cells' triggers."""
+def _cell_statements(sql: _Sql) -> Iterator[tuple[str, str, str, list[str]]]:
+    """(trigger, event, PostgreSQL transition tables, statements) of the cells' triggers: the
+    change, as rows `c` (territory_id, owner_id, month, stage, measures), added to each rollup."""
+    measures = sql.measures
     if sql.sqlite:
-
-        def row(values: str) -> str:
-            return (
-                f"SELECT a.ancestor_id, {values} FROM {ANCESTORS} a "
-                "WHERE a.territory_id = NEW.territory_id"
+        # One row: NEW, NEW - OLD (a cell's key never changes: the cells' triggers upsert
+        # measures only), or -OLD.
+        changes = {
+            "insert": ("NEW", [f"NEW.{m}" for m in measures]),
+            "update": ("NEW", [f"NEW.{m} - OLD.{m}" for m in measures]),
+            "delete": ("OLD", [f"-OLD.{m}" for m in measures]),
+        }
+        for event, (row, values) in changes.items():
+            listed = ", ".join(values)
+            yield (
+                f"forecast_branches_cells_{event}",
+                event.upper(),
+                "",
+                [
+                    sql.add(
+                        f"SELECT a.ancestor_id, {row}.month, {row}.stage, {listed} "
+                        f"FROM {ANCESTORS} a WHERE a.territory_id = {row}.territory_id"
+                    ),
+                    sql.add(
+                        f"SELECT {row}.owner_id, {row}.month, {row}.stage, {listed} WHERE true",
+                        OWNERS,
+                    ),
+                ],
             )
-
-        # A cell's key never changes (the cells' triggers upsert measures only): an update
-        # adds the difference under the same key.
-        new = ", ".join(f"NEW.{m}" for m in sql.measures)
-        diff = ", ".join(f"NEW.{m} - OLD.{m}" for m in sql.measures)
-        old = ", ".join(f"-OLD.{m}" for m in sql.measures)
-        yield "forecast_branches_cells_insert", "INSERT", "", row(f"NEW.month, NEW.stage, {new}")
-        yield "forecast_branches_cells_update", "UPDATE", "", row(f"NEW.month, NEW.stage, {diff}")
-        yield (
-            "forecast_branches_cells_delete",
-            "DELETE",
-            "",
-            row(f"OLD.month, OLD.stage, {old}").replace("NEW.territory_id", "OLD.territory_id"),
-        )
         return
-
-    def grouped(rows: str, values: str) -> str:
-        return (
-            f"SELECT a.ancestor_id, c.month, c.stage, {values} FROM {rows} "
-            f"JOIN {ANCESTORS} a ON a.territory_id = c.territory_id "
-            f"GROUP BY a.ancestor_id, c.month, c.stage HAVING {sql.nonzero('c')}"
+    cell = ("territory_id", "owner_id", "month", "stage")
+    plain = ", ".join(cell + measures)
+    negated = ", ".join(cell + tuple(f"-{m} AS {m}" for m in measures))
+    # New rows less old ones, without joining them: a join of two transition tables (no
+    # statistics, no index) can go quadratic.
+    relations = {
+        "insert": ("NEW TABLE AS new_rows", "new_rows"),
+        "update": (
+            "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            f"(SELECT {plain} FROM new_rows UNION ALL SELECT {negated} FROM old_rows)",
+        ),
+        "delete": ("OLD TABLE AS old_rows", f"(SELECT {negated} FROM old_rows)"),
+    }
+    for event, (transition, rows) in relations.items():
+        yield (
+            f"forecast_branches_cells_{event}",
+            event.upper(),
+            transition,
+            [
+                sql.add(
+                    f"SELECT a.ancestor_id, c.month, c.stage, {sql.sums('c')} FROM {rows} c "
+                    f"JOIN {ANCESTORS} a ON a.territory_id = c.territory_id "
+                    f"GROUP BY a.ancestor_id, c.month, c.stage HAVING {sql.nonzero('c')}"
+                ),
+                sql.add(
+                    f"SELECT c.owner_id, c.month, c.stage, {sql.sums('c')} FROM {rows} c "
+                    f"GROUP BY c.owner_id, c.month, c.stage HAVING {sql.nonzero('c')}",
+                    OWNERS,
+                ),
+            ],
         )
-
-    # New rows less old ones, without joining them: a cell's key never changes, and a join
-    # of two transition tables (no statistics, no index) can go quadratic.
-    columns = ", ".join(("territory_id", "month", "stage", *sql.measures))
-    negated = ", ".join(("territory_id", "month", "stage", *(f"-{m}" for m in sql.measures)))
-    updated = f"(SELECT {columns} FROM new_rows UNION ALL SELECT {negated} FROM old_rows) c"
-    yield (
-        "forecast_branches_cells_insert",
-        "INSERT",
-        "NEW TABLE AS new_rows",
-        grouped("new_rows c", sql.sums("c")),
-    )
-    yield (
-        "forecast_branches_cells_update",
-        "UPDATE",
-        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-        grouped(updated, sql.sums("c")),
-    )
-    yield (
-        "forecast_branches_cells_delete",
-        "DELETE",
-        "OLD TABLE AS old_rows",
-        grouped("old_rows c", sql.sums("c", "-")),
-    )
 
 
 def create_statements(dialect: sa.Dialect, measures: Sequence[str]) -> Iterator[str]:
@@ -227,8 +252,8 @@ def create_statements(dialect: sa.Dialect, measures: Sequence[str]) -> Iterator[
                 f"CREATE TRIGGER {name} {event} ON territories FOR EACH ROW WHEN ({when}) "
                 f"EXECUTE FUNCTION {name}()"
             )
-    for name, event, transition, source in _cell_sources(sql):
-        body = sql.add(source)
+    for name, event, transition, statements in _cell_statements(sql):
+        body = "; ".join(statements)
         if sql.sqlite:
             yield f"CREATE TRIGGER {name} AFTER {event} ON {CELLS} BEGIN {body}; END"
         else:
@@ -252,7 +277,7 @@ def drop_statements(dialect: sa.Dialect) -> Iterator[str]:
 
 
 def rebuild(conn: sa.Connection, measures: Sequence[str]) -> None:
-    """The ancestor table from the active territories, the branches from the cells (the
+    """The ancestor table from the active territories, the rollups from the cells (the
     triggers dropped: the caller reinstalls them after)."""
     conn.exec_driver_sql(f"DELETE FROM {ANCESTORS}")
     conn.exec_driver_sql(
@@ -264,34 +289,42 @@ def rebuild(conn: sa.Connection, measures: Sequence[str]) -> None:
         "WHERE p.parent_id IS NOT NULL) "
         "SELECT territory_id, ancestor_id, depth FROM up"
     )
-    conn.exec_driver_sql(f"DELETE FROM {DELTAS}")
-    conn.exec_driver_sql(f"DELETE FROM {BRANCHES}")
     sums = ", ".join(f"sum(c.{m})" for m in measures)
-    conn.exec_driver_sql(
-        f"INSERT INTO {BRANCHES} ({', '.join(KEY + tuple(measures))}) "
-        f"SELECT a.ancestor_id, c.month, c.stage, {sums} FROM {CELLS} c "
+    sources = {
+        BRANCHES: f"SELECT a.ancestor_id, c.month, c.stage, {sums} FROM {CELLS} c "
         f"JOIN {ANCESTORS} a ON a.territory_id = c.territory_id "
-        "GROUP BY a.ancestor_id, c.month, c.stage"
-    )
+        "GROUP BY a.ancestor_id, c.month, c.stage",
+        OWNERS: f"SELECT c.owner_id, c.month, c.stage, {sums} FROM {CELLS} c "
+        "GROUP BY c.owner_id, c.month, c.stage",
+    }
+    for rollup, source in sources.items():
+        conn.exec_driver_sql(f"DELETE FROM {rollup.deltas}")
+        conn.exec_driver_sql(f"DELETE FROM {rollup.table}")
+        columns = ", ".join(rollup.key + tuple(measures))
+        conn.exec_driver_sql(f"INSERT INTO {rollup.table} ({columns}) {source}")
 
 
 def fold_deltas(conn: sa.Connection, measures: Sequence[str]) -> int:
-    """PostgreSQL: move the committed deltas into the branches' rows, in one statement (a
-    reader sees them in one place or the other, never both); returns how many rows moved. One
-    fold at a time: another one running, this one does nothing. SQLite keeps no deltas."""
+    """PostgreSQL: move the committed deltas into their rollup's rows, one statement per rollup
+    (a reader sees a change in one place or the other, never both); returns how many deltas
+    moved. One fold at a time: another one running, this one does nothing. SQLite keeps no
+    deltas."""
     if conn.dialect.name == "sqlite":
         return 0
     if not conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({FOLD_LOCK})").scalar_one():
         return 0
-    columns = ", ".join(KEY + tuple(measures))
-    sums = ", ".join(f"sum({m})" for m in measures)
-    updates = ", ".join(f"{m} = {BRANCHES}.{m} + excluded.{m}" for m in measures)
-    keys = ", ".join(KEY)
-    result = conn.exec_driver_sql(
-        f"WITH moved AS (DELETE FROM {DELTAS} RETURNING {columns}), "
-        f"folded AS (INSERT INTO {BRANCHES} ({columns}) "
-        f"SELECT {keys}, {sums} FROM moved GROUP BY {keys} ORDER BY {keys} "
-        f"ON CONFLICT ({keys}) DO UPDATE SET {updates} RETURNING 1) "
-        "SELECT (SELECT count(*) FROM moved)"
-    )
-    return int(result.scalar_one())
+    moved = 0
+    for rollup in ROLLUPS:
+        columns = ", ".join(rollup.key + tuple(measures))
+        sums = ", ".join(f"sum({m})" for m in measures)
+        updates = ", ".join(f"{m} = {rollup.table}.{m} + excluded.{m}" for m in measures)
+        keys = ", ".join(rollup.key)
+        result = conn.exec_driver_sql(
+            f"WITH moved AS (DELETE FROM {rollup.deltas} RETURNING {columns}), "
+            f"folded AS (INSERT INTO {rollup.table} ({columns}) "
+            f"SELECT {keys}, {sums} FROM moved GROUP BY {keys} ORDER BY {keys} "
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates} RETURNING 1) "
+            "SELECT (SELECT count(*) FROM moved)"
+        )
+        moved += int(result.scalar_one())
+    return moved

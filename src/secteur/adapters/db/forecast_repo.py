@@ -8,10 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from secteur.adapters.db.forecast_branch_triggers import BRANCHES, DELTAS
+from secteur.adapters.db.forecast_branch_triggers import BRANCHES, OWNERS, Rollup
 from secteur.adapters.db.forecast_triggers import MEASURES, ForecastColumns, contributions_sql
 
-__all__ = ["Cell", "branches", "cells", "recompute", "totals"]
+__all__ = ["Cell", "branches", "cells", "owner_totals", "recompute", "totals"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -94,28 +94,48 @@ def totals(
     return [Cell(*row) for row in conn.exec_driver_sql(query, tuple(params))]
 
 
+def _rollup(
+    conn: sa.Connection,
+    rollup: Rollup,
+    month_from: int,
+    month_to: int,
+    where: str = "",
+    params: Sequence[int] = (),
+) -> list[Cell]:
+    """A rollup's rows and deltas (ADR 0012) over the months, summed by its node and stage, in
+    one statement: a fold running meanwhile is seen whole or not at all."""
+    marker = _marker(conn)
+    node = rollup.key[0]
+    condition = f"month BETWEEN {marker} AND {marker}{where}"
+    columns = f"{', '.join(rollup.key)}, {', '.join(MEASURES)}"
+    source = (
+        f"SELECT {columns} FROM {rollup.table} WHERE {condition} UNION ALL "
+        f"SELECT {columns} FROM {rollup.deltas} WHERE {condition}"
+    )
+    territory, owner = (node, "0") if rollup is BRANCHES else ("0", node)
+    query = (
+        f"SELECT {territory}, {owner}, {int(month_from)}, stage, {SUMS} FROM ({source}) AS r "
+        f"GROUP BY {node}, stage HAVING sum(deals) <> 0"
+    )
+    bound = (month_from, month_to, *params)
+    return [Cell(*row) for row in conn.exec_driver_sql(query, bound * 2)]
+
+
 def branches(
     conn: sa.Connection, month_from: int, month_to: int, territories: Sequence[int]
 ) -> list[Cell]:
-    """The branch totals (ADR 0012) of `territories` over the months, by stage: each as a cell
-    whose territory is the branch's top (owner 0), holding its subtree's deals. Rows and
-    deltas are read in one statement, so a fold running meanwhile is seen whole or not at all."""
+    """The branch totals of `territories` over the months, by stage: each as a cell whose
+    territory is the branch's top (owner 0), holding its subtree's deals."""
     if not territories:
         return []
-    marker = _marker(conn)
-    listed = ", ".join([marker] * len(territories))
-    where = f"territory_id IN ({listed}) AND month BETWEEN {marker} AND {marker}"
-    columns = f"territory_id, month, stage, {', '.join(MEASURES)}"
-    source = (
-        f"SELECT {columns} FROM {BRANCHES} WHERE {where} UNION ALL "
-        f"SELECT {columns} FROM {DELTAS} WHERE {where}"
-    )
-    query = (
-        f"SELECT territory_id, 0, {int(month_from)}, stage, {SUMS} FROM ({source}) AS b "
-        "GROUP BY territory_id, stage HAVING sum(deals) <> 0"
-    )
-    params = (*(int(x) for x in territories), month_from, month_to)
-    return [Cell(*row) for row in conn.exec_driver_sql(query, params * 2)]
+    listed = ", ".join([_marker(conn)] * len(territories))
+    ids = [int(x) for x in territories]
+    return _rollup(conn, BRANCHES, month_from, month_to, f" AND territory_id IN ({listed})", ids)
+
+
+def owner_totals(conn: sa.Connection, month_from: int, month_to: int) -> list[Cell]:
+    """Each owner's deals over the months, by stage (territory 0): what a role forecast reads."""
+    return _rollup(conn, OWNERS, month_from, month_to)
 
 
 def recompute(
@@ -131,29 +151,37 @@ def recompute(
     return _read(conn, source, month_from, month_to, by_month)
 
 
-def _branch_rows(conn: sa.Connection, source: str) -> list[tuple[int, ...]]:
+def _rollup_rows(conn: sa.Connection, rollup: Rollup, source: str) -> list[tuple[int, ...]]:
     sums = ", ".join(f"CAST(sum({m}) AS BIGINT)" for m in MEASURES)
     nonzero = " OR ".join(f"sum({m}) <> 0" for m in MEASURES)
+    keys = ", ".join(rollup.key)
     query = (
-        f"SELECT territory_id, month, stage, {sums} FROM ({source}) AS b "
-        f"GROUP BY territory_id, month, stage HAVING {nonzero} ORDER BY territory_id, month, stage"
+        f"SELECT {keys}, {sums} FROM ({source}) AS r "
+        f"GROUP BY {keys} HAVING {nonzero} ORDER BY {keys}"
     )
     return [tuple(row) for row in conn.exec_driver_sql(query)]
 
 
-def stored_branches(conn: sa.Connection) -> list[tuple[int, ...]]:
-    """Every branch total as kept (rows and deltas), non-zero ones, in key order."""
-    columns = f"territory_id, month, stage, {', '.join(MEASURES)}"
-    return _branch_rows(
-        conn, f"SELECT {columns} FROM {BRANCHES} UNION ALL SELECT {columns} FROM {DELTAS}"
+def stored(conn: sa.Connection, rollup: Rollup) -> list[tuple[int, ...]]:
+    """Every total of a rollup as kept (rows and deltas), non-zero ones, in key order."""
+    columns = f"{', '.join(rollup.key)}, {', '.join(MEASURES)}"
+    return _rollup_rows(
+        conn,
+        rollup,
+        f"SELECT {columns} FROM {rollup.table} UNION ALL SELECT {columns} FROM {rollup.deltas}",
     )
 
 
-def recomputed_branches(conn: sa.Connection) -> list[tuple[int, ...]]:
-    """What `stored_branches` answers, from the cells and the active territories' parents."""
+def recomputed(conn: sa.Connection, rollup: Rollup) -> list[tuple[int, ...]]:
+    """What `stored` answers, from the cells (and the active territories' parents)."""
     measures = ", ".join(f"c.{m} AS {m}" for m in MEASURES)
-    return _branch_rows(
+    if rollup is OWNERS:
+        return _rollup_rows(
+            conn, rollup, f"SELECT c.owner_id, c.month, c.stage, {measures} FROM forecast_cells c"
+        )
+    return _rollup_rows(
         conn,
+        rollup,
         f"WITH RECURSIVE up (territory_id, ancestor_id, depth) AS ({_ACTIVE_TREE}) "
         f"SELECT up.ancestor_id AS territory_id, c.month, c.stage, {measures} "
         "FROM forecast_cells c JOIN up ON up.territory_id = c.territory_id",

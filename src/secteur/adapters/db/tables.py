@@ -371,9 +371,9 @@ territory_ancestors = sa.Table(
 )
 
 
-def _branch_columns() -> list[sa.Column[Any]]:
+def _branch_columns(node: str = "territory_id") -> list[sa.Column[Any]]:
     return [
-        sa.Column("territory_id", sa.BigInteger, nullable=False),
+        sa.Column(node, sa.BigInteger, nullable=False),
         sa.Column("month", sa.Integer, nullable=False),
         sa.Column("stage", sa.String(120), nullable=False),
         *(
@@ -400,6 +400,22 @@ forecast_branch_deltas = sa.Table(
     metadata,
     *_branch_columns(),
     sa.Index("ix_forecast_branch_deltas_branch", "territory_id", "month"),
+)
+
+# Each owner's cells by month and stage, kept alike (ADR 0012): what role forecasts read.
+forecast_owner_totals = sa.Table(
+    "forecast_owner_totals",
+    metadata,
+    *_branch_columns("owner_id"),
+    sa.PrimaryKeyConstraint("month", "owner_id", "stage"),
+    sqlite_with_rowid=False,
+)
+
+forecast_owner_deltas = sa.Table(
+    "forecast_owner_deltas",
+    metadata,
+    *_branch_columns("owner_id"),
+    sa.Index("ix_forecast_owner_deltas_month", "month"),
 )
 
 # Forecasts (forecasts.md): one per (hierarchy kind, period) (FC-3). The period is kept with the

@@ -3,10 +3,11 @@
 Revision ID: 0006
 Revises: 0005
 
-The territory-ancestor table and the branch totals of ADR 0012, and Σ probability in the forecast
-cells (a quantity forecast's weighted pipeline). Their triggers and contents are the forecast
-triggers' (`forecast_triggers.installed` is false until then): `services.setup.upgrade_schema`
-reinstalls them after migrating, which fills every new table and column.
+The territory-ancestor table, the branch and owner totals of ADR 0012, and Σ probability in the
+forecast cells (a quantity forecast's weighted pipeline). Their triggers and contents are the
+forecast triggers' (`forecast_triggers.installed` is false until then):
+`services.setup.upgrade_schema` reinstalls them after migrating, which fills every new table and
+column.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ depends_on = None
 MEASURES = ("deals", "amount_cents", "weighted_cents", "probability_sum")
 
 
-def _branch_columns() -> list[sa.Column[Any]]:
+def _branch_columns(node: str = "territory_id") -> list[sa.Column[Any]]:
     return [
-        sa.Column("territory_id", sa.BigInteger(), nullable=False),
+        sa.Column(node, sa.BigInteger(), nullable=False),
         sa.Column("month", sa.Integer(), nullable=False),
         sa.Column("stage", sa.String(length=120), nullable=False),
         *(sa.Column(name, sa.BigInteger(), nullable=False) for name in MEASURES),
@@ -65,12 +66,24 @@ def upgrade() -> None:
     op.create_index(
         "ix_forecast_branch_deltas_branch", "forecast_branch_deltas", ["territory_id", "month"]
     )
+    op.create_table(
+        "forecast_owner_totals",
+        *_branch_columns("owner_id"),
+        sa.PrimaryKeyConstraint(
+            "month", "owner_id", "stage", name=op.f("pk_forecast_owner_totals")
+        ),
+        sqlite_with_rowid=False,
+    )
+    op.create_table("forecast_owner_deltas", *_branch_columns("owner_id"))
+    op.create_index("ix_forecast_owner_deltas_month", "forecast_owner_deltas", ["month"])
 
 
 def downgrade() -> None:
     from secteur.adapters.db.forecast_triggers import drop_forecast_triggers
 
     drop_forecast_triggers(op.get_bind())
+    op.drop_table("forecast_owner_deltas")
+    op.drop_table("forecast_owner_totals")
     op.drop_table("forecast_branch_deltas")
     op.drop_table("forecast_branches")
     op.drop_table("territory_ancestors")
