@@ -2,10 +2,12 @@
 
     python -m bench.forecast_summary --sizes 100000 1000000 --territories 10000 --runs 5
 
-For each database and size: an org with a generated territory tree (`bench.territory_data`)
-and that many deals, spread over 8 quarters (2026–2027), ~50 owners (two per territory, as a
-territory's members), the standard stages, each deal assigned to one territory through
-`record_territories`. Measured:
+For each database and size: an org with a generated territory tree (`bench.territory_data`),
+a 500-role tree shaped like a sales org (the CEO → 5 VPs → 25 directors → 125 managers → 344
+reps, each manager over two or three) with one user in each role (the administrator is the
+CEO), and that many deals, spread over 8 quarters (2026–2027) and over those 500 users (two per
+territory, written as the territory's members), the standard stages, each deal assigned to one
+territory through `record_territories`. Measured:
 
 * the cost of writing with the triggers against without: a bulk insert of deals and of their
   territory pairs (the write step of run rules), the delete of both, and single-deal saves
@@ -13,12 +15,16 @@ territory's members), the standard stages, each deal assigned to one territory t
 * one quarter's cells summed by (territory, owner, stage), median of `--runs`;
 * the roll-up of those cells up the tree to the root with all descendants, per forecast
   category, in pure Python and in NumPy (reference implementations: the real engine lives in
-  `secteur.domain.forecasts`).
+  `secteur.domain.forecasts`);
+* the real path, `services.forecasts.summary` of the quarter at the root with all descendants,
+  median of `--runs`: a role forecast (deals counted in their owner's role, territory
+  management off, FC-2) and a territory forecast (territory management on).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -33,9 +39,9 @@ from tests.support.territories import admin
 from bench.common import median, org, save
 from bench.territory_data import make_tree
 from secteur.adapters.db import (
+    directory_repo,
     forecast_repo,
     forecast_triggers,
-    metadata_repo,
     records_repo,
     territory_repo,
 )
@@ -43,13 +49,19 @@ from secteur.adapters.db import tables as t
 from secteur.adapters.db.territory_snapshot import insert_pairs
 from secteur.domain.catalog import DEAL_STAGES
 from secteur.domain.criteria import to_json
-from secteur.domain.forecasts import Period
+from secteur.domain.directory import UserStatus
+from secteur.domain.forecasts import HierarchyKind, Period, SummaryRow
 from secteur.domain.territories import Territory, TerritorySettings
 from secteur.services import forecasts
 from secteur.services.app import Secteur
 from secteur.services.records import Mode, write_records
+from secteur.services.setup import standard_profiles
 
-OWNERS = 50
+# Roles below the CEO by level, each level's roles spread evenly over the level above; the
+# rest of `ROLES` are reps under the managers.
+ROLE_LEVELS = (("VP", 5), ("Director", 25), ("Manager", 125))
+ROLES = 500
+OWNERS = ROLES  # one user per role, in the roles' order: the administrator (CEO) first
 STAGES = [(name, probability) for name, probability, _ in DEAL_STAGES]
 CATEGORIES = {name: i for i, name in enumerate(sorted({c for _, _, c in DEAL_STAGES}))}
 STAGE_CATEGORY = {name: CATEGORIES[category] for name, _, category in DEAL_STAGES}
@@ -57,7 +69,7 @@ FIRST = date(2026, 1, 1)
 QUARTER = (202604, 202606)
 WRITE_BATCH = 10_000
 SINGLE_SAVES = 100
-OWNER_BASE = 3652397030001000001
+OWNER_BASE = 3652397030001000001  # the users' first id: the administrator's
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,29 @@ class Deals:
     values: list[dict[str, Any]]
     owners: list[int]
     territories: list[int]
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    name: str
+    manager: int  # the index of its manager's role in the level above (0 for the CEO)
+
+
+def make_roles(n: int = ROLES) -> list[list[RoleSpec]]:
+    """A sales org's role tree of `n` roles, level by level: the CEO, `ROLE_LEVELS`, then reps
+    (the rest), each level's roles given in turn to the roles of the level above. Counted level
+    by level, the user of role k is `OWNER_BASE + k`."""
+    levels = [[RoleSpec("CEO", 0)]]
+    reps = n - 1 - sum(count for _, count in ROLE_LEVELS)
+    for name, count in (*ROLE_LEVELS, ("Rep", reps)):
+        above = len(levels[-1])
+        levels.append([RoleSpec(f"{name} {i + 1}", i % above) for i in range(count)])
+    return levels
+
+
+def members(territory: int) -> tuple[int, int]:
+    """The territory's two members, who own its deals."""
+    return (OWNER_BASE + territory % OWNERS, OWNER_BASE + (territory + 1) % OWNERS)
 
 
 def _tree(n_territories: int) -> list[Territory]:
@@ -86,7 +121,7 @@ def make_deals(n: int, territories: Sequence[int], seed: int) -> Deals:
                 "Closing_Date": FIRST + timedelta(days=rng.randrange(730)),
             }
         )
-        owners.append(OWNER_BASE + (territory + rng.randrange(2)) % OWNERS)
+        owners.append(members(territory)[rng.randrange(2)])
         assigned.append(territory)
     return Deals(values, owners, assigned)
 
@@ -129,6 +164,62 @@ def _write_tree(conn: sa.Connection, territories: list[Territory], now: Any, own
     )
 
 
+def _write_members(conn: sa.Connection, territories: list[Territory], now: Any) -> None:
+    conn.execute(
+        t.territory_members.insert(),
+        [
+            {"territory_id": x.id, "user_id": user, "added_time": now}
+            for x in territories
+            if x.parent_id is not None
+            for user in members(x.id)
+        ],
+    )
+
+
+def _insert_ids(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+    """One bulk insert; the new ids in the rows' order."""
+    query = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+    return [int(i) for i in conn.execute(query, rows).scalars()]
+
+
+def _write_roles(conn: sa.Connection, now: Any, actor: int) -> None:
+    """`make_roles` below the org's root role (the CEO), a level at a time (a role names its
+    manager's id), then a user in each new role: the users `OWNER_BASE + 1 …`."""
+    stamps = directory_repo.stamp(now, actor)
+    root = sa.select(t.roles.c.id).where(t.roles.c.reporting_to.is_(None))
+    above = [int(conn.execute(root).scalar_one())]
+    roles: list[int] = []
+    for level in make_roles()[1:]:
+        above = _insert_ids(
+            conn,
+            t.roles,
+            [
+                {"name": r.name, "reporting_to": above[r.manager], "share_with_peers": False}
+                | stamps
+                for r in level
+            ],
+        )
+        roles += above
+    _, standard = standard_profiles()
+    profile = sa.select(t.profiles.c.id).where(t.profiles.c.name == standard.name)
+    profile_id = int(conn.execute(profile).scalar_one())
+    rows = [_user(k, role, profile_id) | stamps for k, role in enumerate(roles, 1)]
+    users = _insert_ids(conn, t.users, rows)
+    assert users == [OWNER_BASE + k for k in range(1, OWNERS)], "the deals' owners are other ids"
+
+
+def _user(k: int, role: int, profile: int) -> dict[str, Any]:
+    email = f"owner{k}@bench.secteur.example"
+    return {
+        "last_name": f"Owner {k}",
+        "email": email,
+        "email_key": email,
+        "status": UserStatus.ACTIVE.value,
+        "role_id": role,
+        "profile_id": profile,
+    }
+
+
 def _insert(tx: Any, deals: Deals) -> list[int]:
     """Deals, then their territory pairs, as bulk writes (the pairs as run rules writes them)."""
     rt = _deals(tx)
@@ -145,7 +236,11 @@ def _load(app: Secteur, deals: Deals, territories: list[Territory]) -> dict[str,
     timings: dict[str, float] = {}
     with app.write() as tx:
         forecast_triggers.drop_forecast_triggers(tx.conn)
-        _write_tree(tx.conn, territories, tx.now, next(iter(tx.state.directory.users)))
+        actor = next(iter(tx.state.directory.users))
+        _write_roles(tx.conn, tx.now, actor)
+        _write_tree(tx.conn, territories, tx.now, actor)
+        _write_members(tx.conn, territories, tx.now)
+        tx.metadata_changed()  # the new roles and users: the directory is reloaded
         start = time.perf_counter()
         ids: list[int] = []
         for chunk in _chunks(deals, 20_000):
@@ -352,27 +447,60 @@ def _reads(app: Secteur, tree: TreeIndex, runs: int) -> dict[str, Any]:
     }
 
 
-def _service(app: Secteur, runs: int) -> dict[str, Any]:
-    """The real path: `services.forecasts.summary` of the quarter at the root, all descendants
-    (territory forecast; the settings turn territory management on for it)."""
+def _territory_management(app: Secteur, enabled: bool) -> None:
     with app.write() as tx:
-        territory_repo.save_settings(tx.conn, TerritorySettings(enabled=True))
-        metadata_repo.bump_metadata_version(tx.conn)
+        territory_repo.save_settings(tx.conn, TerritorySettings(enabled=enabled))
+        tx.metadata_changed()
+
+
+def _create_forecast(app: Secteur, kind: HierarchyKind) -> int:
+    """A forecast of the quarter on `kind`, the current hierarchy (FC-2)."""
     with app.write() as tx:
         period = Period.containing(date(QUARTER[0] // 100, QUARTER[0] % 100, 1), "quarterly")
-        forecast_id = forecasts.create_forecast(tx, admin(tx), {"period": period.key})
+        body = {"period": period.key, "hierarchy": kind.value}
+        return forecasts.create_forecast(tx, admin(tx), body)
+
+
+def _summaries(
+    app: Secteur, forecast_id: int, kind: HierarchyKind, runs: int
+) -> tuple[float, list[SummaryRow]]:
+    """Median ms of the forecast's summary at the root, all descendants; the last rows."""
     timings = []
-    rows: list[Any] = []
+    rows: list[SummaryRow] = []
     for _ in range(runs):
         with app.read() as tx:
             actor = admin(tx)
-            forecasts.hierarchy(tx, forecasts.current_kind(tx))  # the tree, cached per request
+            forecasts.hierarchy(tx, kind)  # the tree, cached per request
             start = time.perf_counter()
             rows = forecasts.summary(tx, actor, forecast_id, None, True)
             timings.append(time.perf_counter() - start)
+    return round(median(timings) * 1e3, 1), rows
+
+
+def _same_root(role: list[SummaryRow], territory: list[SummaryRow]) -> bool:
+    """Every deal has an owner in some role and a territory: both roots count them all."""
+    a, b = role[0].metrics, territory[0].metrics
+    return all(
+        math.isclose(getattr(a, k), getattr(b, k), abs_tol=0.01)
+        for k in ("achieved", "pipeline", "weighted_pipeline", "best_case", "commit")
+    )
+
+
+def _service(app: Secteur, runs: int) -> dict[str, Any]:
+    """The real path: `services.forecasts.summary` of the quarter at the root, all descendants,
+    of a role forecast (territory management off), then of a territory forecast (on)."""
+    _territory_management(app, False)
+    role_id = _create_forecast(app, HierarchyKind.ROLE)
+    role_ms, role = _summaries(app, role_id, HierarchyKind.ROLE, runs)
+    _territory_management(app, True)
+    territory_id = _create_forecast(app, HierarchyKind.TERRITORY)
+    territory_ms, territory = _summaries(app, territory_id, HierarchyKind.TERRITORY, runs)
+    assert _same_root(role, territory), "the role and territory roots disagree"
     return {
-        "service_summary_root_ms": round(median(timings) * 1e3, 1),
-        "service_summary_rows": len(rows),
+        "service_summary_root_ms": territory_ms,
+        "service_summary_rows": len(territory),
+        "service_summary_role_root_ms": role_ms,
+        "service_summary_role_rows": len(role),
     }
 
 
@@ -402,7 +530,7 @@ def run(sizes: list[int], n_territories: int, runs: int, backends: list[str]) ->
                 row["writes"] = _write_costs(app, ids)
                 print(row, flush=True)
                 results.append(row)
-    return {"results": results, "quarter": QUARTER, "owners": OWNERS}
+    return {"results": results, "quarter": QUARTER, "owners": OWNERS, "roles": ROLES}
 
 
 def main() -> None:
