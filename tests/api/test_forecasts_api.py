@@ -534,6 +534,24 @@ def test_FC_1_a_new_amount_field_rebuilds_the_figures_at_once(
     assert (france["achieved"], france["pipeline"]) == (17_000, 9_200)
 
 
+def test_FC_8_a_quantity_forecast_counts_deals_and_weights_them_by_probability(
+    api: httpx.Client, org: TerritoryOrg
+) -> None:
+    org.deals(api)
+    changed = api.put(SETTINGS, json={"forecast": {"type": "quantity"}})
+    assert changed.status_code == 200, changed.text
+    forecast = create_forecast(api)
+    france = rows(summary(api, forecast, org.france))["France"]
+    # France: 3 won (Alice's, Bob's, Carl's); 2 open: Alice's commit at 90 % and Bob's
+    # qualification at 10 % → weighted 0.9 + 0.1 = 1 deal; commit 1, best case 0.
+    assert (france["achieved"], france["pipeline"], france["weighted_pipeline"]) == (3, 2, 1)
+    assert (france["commit"], france["best_case"]) == (1, 0)
+    europe = rows(summary(api, forecast))["Europe"]
+    # Europe adds Germany: Carl's won deal and his best case at 75 % (the lost deal and the Q2
+    # one do not count) → achieved 4, pipeline 3, weighted 1 + 0.75.
+    assert (europe["achieved"], europe["pipeline"], europe["weighted_pipeline"]) == (4, 3, 1.75)
+
+
 # --- a small role organisation, written out --------------------------------------------------
 
 

@@ -835,14 +835,14 @@ def node_summary(
     first, last = period.months()
     common: dict[str, Any] = {"include_child": include_child, "exclusions": exclusions}
     if h.kind is HierarchyKind.ROLE:
-        cells = _domain(forecast_repo.owner_totals(tx.conn, first, last))
+        cells = forecast_repo.owner_totals(tx.conn, first, last)
         return summarise(h, cells, current, targets, node, **common)
     branches = forecast_repo.branches(tx.conn, first, last, branch_nodes(h, node, exclusions))
     excluded = forecast_repo.totals(
         tx.conn, first, last, by="territory_owner", owners=sorted(exclusions.users)
     )
     shown = [node, *h.children[node]]
-    totals = branch_totals(h, _domain(branches), current, shown, exclusions, _domain(excluded))
+    totals = branch_totals(h, branches, current, shown, exclusions, _domain(excluded))
     members = sorted({t.user_id for t in targets if t.node_id == node and t.user_id is not None})
     owners = forecast_repo.totals(tx.conn, first, last, by="territory_owner", owners=members)
     return summarise(

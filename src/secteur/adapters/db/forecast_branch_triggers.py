@@ -257,8 +257,13 @@ def create_statements(dialect: sa.Dialect, measures: Sequence[str]) -> Iterator[
         if sql.sqlite:
             yield f"CREATE TRIGGER {name} AFTER {event} ON {CELLS} BEGIN {body}; END"
         else:
+            # PL/pgSQL keeps the first plan of a statement without parameters, made for the
+            # transition table's size at that call: after a bulk write first, every one-deal
+            # save hashed the whole ancestor table (20 ms instead of 3, docs/benchmarks.md).
+            # Nested loops over the ancestor table's key suit one row and ten thousand alike.
             yield (
-                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$ "
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
+                "SET enable_hashjoin = off SET enable_mergejoin = off AS $body$ "
                 f"BEGIN {body}; RETURN NULL; END $body$"
             )
             yield (

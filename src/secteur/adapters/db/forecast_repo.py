@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from secteur.adapters.db.forecast_branch_triggers import BRANCHES, OWNERS, Rollup
 from secteur.adapters.db.forecast_triggers import MEASURES, ForecastColumns, contributions_sql
+from secteur.domain.forecasts import Cell as Totals
 
 __all__ = ["Cell", "branches", "cells", "owner_totals", "recompute", "totals"]
 
@@ -101,9 +102,10 @@ def _rollup(
     month_to: int,
     where: str = "",
     params: Sequence[int] = (),
-) -> list[Cell]:
+) -> list[Totals]:
     """A rollup's rows and deltas (ADR 0012) over the months, summed by its node and stage, in
-    one statement: a fold running meanwhile is seen whole or not at all."""
+    one statement (a fold running meanwhile is seen whole or not at all), as the engine's
+    cells: a few thousand rows, read straight into the values the engine sums."""
     marker = _marker(conn)
     node = rollup.key[0]
     condition = f"month BETWEEN {marker} AND {marker}{where}"
@@ -114,16 +116,16 @@ def _rollup(
     )
     territory, owner = (node, "0") if rollup is BRANCHES else ("0", node)
     query = (
-        f"SELECT {territory}, {owner}, {int(month_from)}, stage, {SUMS} FROM ({source}) AS r "
+        f"SELECT {territory}, {owner}, stage, {SUMS} FROM ({source}) AS r "
         f"GROUP BY {node}, stage HAVING sum(deals) <> 0"
     )
     bound = (month_from, month_to, *params)
-    return [Cell(*row) for row in conn.exec_driver_sql(query, bound * 2)]
+    return [Totals(*row) for row in conn.exec_driver_sql(query, bound * 2)]
 
 
 def branches(
     conn: sa.Connection, month_from: int, month_to: int, territories: Sequence[int]
-) -> list[Cell]:
+) -> list[Totals]:
     """The branch totals of `territories` over the months, by stage: each as a cell whose
     territory is the branch's top (owner 0), holding its subtree's deals."""
     if not territories:
@@ -133,7 +135,7 @@ def branches(
     return _rollup(conn, BRANCHES, month_from, month_to, f" AND territory_id IN ({listed})", ids)
 
 
-def owner_totals(conn: sa.Connection, month_from: int, month_to: int) -> list[Cell]:
+def owner_totals(conn: sa.Connection, month_from: int, month_to: int) -> list[Totals]:
     """Each owner's deals over the months, by stage (territory 0): what a role forecast reads."""
     return _rollup(conn, OWNERS, month_from, month_to)
 
