@@ -501,6 +501,28 @@ def _service(app: Secteur, runs: int) -> dict[str, Any]:
         "service_summary_rows": len(territory),
         "service_summary_role_root_ms": role_ms,
         "service_summary_role_rows": len(role),
+        "territory_forecast": territory_id,
+    }
+
+
+def _after_writes(app: Secteur, forecast_id: int, runs: int) -> dict[str, Any]:
+    """The territory root summary again after the write measurements: on PostgreSQL with the
+    deltas they left (ADR 0012), then after the worker's fold."""
+    with app.read() as tx:
+        deltas = tx.conn.execute(
+            sa.select(sa.func.count()).select_from(t.forecast_branch_deltas)
+        ).scalar_one()
+    unfolded_ms, _ = _summaries(app, forecast_id, HierarchyKind.TERRITORY, runs)
+    start = time.perf_counter()
+    folded = forecasts.fold_branch_deltas(app)
+    fold_ms = (time.perf_counter() - start) * 1e3
+    folded_ms, _ = _summaries(app, forecast_id, HierarchyKind.TERRITORY, runs)
+    return {
+        "branch_deltas_after_writes": int(deltas),
+        "summary_with_deltas_ms": unfolded_ms,
+        "fold_ms": round(fold_ms, 1),
+        "deltas_folded": folded,
+        "summary_after_fold_ms": folded_ms,
     }
 
 
@@ -528,6 +550,7 @@ def run(sizes: list[int], n_territories: int, runs: int, backends: list[str]) ->
                 row.update(_reads(app, tree, runs))
                 row.update(_service(app, runs))
                 row["writes"] = _write_costs(app, ids)
+                row.update(_after_writes(app, row.pop("territory_forecast"), runs))
                 print(row, flush=True)
                 results.append(row)
     return {"results": results, "quarter": QUARTER, "owners": OWNERS, "roles": ROLES}

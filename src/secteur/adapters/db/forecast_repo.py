@@ -120,7 +120,7 @@ def _rollup(
         f"GROUP BY {node}, stage HAVING sum(deals) <> 0"
     )
     bound = (month_from, month_to, *params)
-    return [Totals(*row) for row in conn.exec_driver_sql(query, bound * 2)]
+    return [Totals(*row) for row in conn.exec_driver_sql(query, bound * 2).fetchall()]
 
 
 def branches(
