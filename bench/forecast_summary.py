@@ -505,9 +505,15 @@ def _service(app: Secteur, runs: int) -> dict[str, Any]:
     }
 
 
-def _after_writes(app: Secteur, forecast_id: int, runs: int) -> dict[str, Any]:
-    """The territory root summary again after the write measurements: on PostgreSQL with the
-    deltas they left (ADR 0012), then after the worker's fold."""
+def _after_writes(
+    app: Secteur, forecast_id: int, territories: list[int], runs: int
+) -> dict[str, Any]:
+    """The territory root summary again after a bulk write (10,000 deals and their pairs, as a
+    run rules writes them): on PostgreSQL with the deltas it left (ADR 0012), then after the
+    worker's fold."""
+    bulk = make_deals(WRITE_BATCH, territories, seed=13)
+    with app.write() as tx:
+        _pairs(tx, _insert(tx, bulk), bulk.territories)
     with app.read() as tx:
         deltas = tx.conn.execute(
             sa.select(sa.func.count()).select_from(t.forecast_branch_deltas)
@@ -550,7 +556,7 @@ def run(sizes: list[int], n_territories: int, runs: int, backends: list[str]) ->
                 row.update(_reads(app, tree, runs))
                 row.update(_service(app, runs))
                 row["writes"] = _write_costs(app, ids)
-                row.update(_after_writes(app, row.pop("territory_forecast"), runs))
+                row.update(_after_writes(app, row.pop("territory_forecast"), ids, runs))
                 print(row, flush=True)
                 results.append(row)
     return {"results": results, "quarter": QUARTER, "owners": OWNERS, "roles": ROLES}
