@@ -22,7 +22,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from secteur.adapters.db import forecast_repo, forecast_triggers, records_repo
+from secteur.adapters.db import (
+    forecast_branch_triggers,
+    forecast_repo,
+    forecast_triggers,
+    records_repo,
+)
 from secteur.adapters.db import tables as t
 from secteur.adapters.db.forecast_branch_triggers import ROLLUPS
 from secteur.adapters.db.forecast_repo import Cell
@@ -337,6 +342,29 @@ def test_ADR_0011_upgrading_an_org_without_triggers_installs_them_and_fills_the_
         assert forecast_triggers.installed(tx.conn)
     assert len(_stored(app)) == 2
     _assert_consistent(app, columns)
+
+
+def test_ADR_0012_an_org_with_the_cells_but_no_branch_totals_gets_them_on_upgrade(
+    app: Secteur,
+) -> None:
+    """An org upgraded to 0006 has the cells' triggers of 0011 only: `secteur db upgrade`
+    installs the rest and fills the ancestor table and both rollups."""
+    world = _world(app)
+    setup.insert(
+        app, "Deals", [_deal(Amount=5.0, Account_Name={"id": str(world.accounts["France"])})]
+    )
+    with app.write() as tx:
+        for statement in forecast_branch_triggers.drop_statements(tx.conn.dialect):
+            tx.conn.exec_driver_sql(statement)
+        for table in (t.territory_ancestors, t.forecast_branches, t.forecast_owner_totals):
+            tx.conn.execute(table.delete())
+        assert not forecast_triggers.installed(tx.conn)
+    upgrade_schema(app)
+    with app.read() as tx:
+        assert forecast_triggers.installed(tx.conn)
+        france = forecast_repo.branches(tx.conn, *EVERY_MONTH, [world.root, world.europe])
+        assert {(c.territory_id, c.deals) for c in france} == {(world.root, 1), (world.europe, 1)}
+    _assert_consistent(app, _columns(app))
 
 
 # --- every path, in any order ---

@@ -371,51 +371,46 @@ territory_ancestors = sa.Table(
 )
 
 
-def _branch_columns(node: str = "territory_id") -> list[sa.Column[Any]]:
-    return [
-        sa.Column(node, sa.BigInteger, nullable=False),
-        sa.Column("month", sa.Integer, nullable=False),
-        sa.Column("stage", sa.String(120), nullable=False),
-        *(
-            sa.Column(name, sa.BigInteger, nullable=False)
-            for name in ("deals", "amount_cents", "weighted_cents", "probability_sum")
-        ),
-    ]
+def _rollup_tables(
+    name: str, deltas: str, key: tuple[str, str, str], delta_index: tuple[str, ...]
+) -> tuple[sa.Table, sa.Table]:
+    """A rollup of the forecast cells (ADR 0012): its rows, keyed by `key` (its node, month
+    and stage, in the key's order), and PostgreSQL's appended changes, unkeyed."""
+    [node] = [k for k in key if k not in ("month", "stage")]
+
+    def columns() -> list[sa.Column[Any]]:
+        return [
+            sa.Column(node, sa.BigInteger, nullable=False),
+            sa.Column("month", sa.Integer, nullable=False),
+            sa.Column("stage", sa.String(120), nullable=False),
+            *(
+                sa.Column(m, sa.BigInteger, nullable=False)
+                for m in ("deals", "amount_cents", "weighted_cents", "probability_sum")
+            ),
+        ]
+
+    rows = sa.Table(
+        name, metadata, *columns(), sa.PrimaryKeyConstraint(*key), sqlite_with_rowid=False
+    )
+    changes = sa.Table(
+        deltas, metadata, *columns(), sa.Index(f"ix_{deltas}_{delta_index[-1]}", *delta_index)
+    )
+    return rows, changes
 
 
 # The forecast cells of a territory and all its descendants, by month and stage (ADR 0012): a
 # root summary reads a few rows instead of every territory's. SQLite's triggers add to these
 # rows; PostgreSQL's append to `forecast_branch_deltas` instead (no row every writer waits
 # for), which the worker folds in here. A branch's totals are its rows plus its deltas.
-forecast_branches = sa.Table(
+forecast_branches, forecast_branch_deltas = _rollup_tables(
     "forecast_branches",
-    metadata,
-    *_branch_columns(),
-    sa.PrimaryKeyConstraint("territory_id", "month", "stage"),
-    sqlite_with_rowid=False,
-)
-
-forecast_branch_deltas = sa.Table(
     "forecast_branch_deltas",
-    metadata,
-    *_branch_columns(),
-    sa.Index("ix_forecast_branch_deltas_branch", "territory_id", "month"),
+    ("territory_id", "month", "stage"),
+    ("territory_id", "month"),
 )
-
 # Each owner's cells by month and stage, kept alike (ADR 0012): what role forecasts read.
-forecast_owner_totals = sa.Table(
-    "forecast_owner_totals",
-    metadata,
-    *_branch_columns("owner_id"),
-    sa.PrimaryKeyConstraint("month", "owner_id", "stage"),
-    sqlite_with_rowid=False,
-)
-
-forecast_owner_deltas = sa.Table(
-    "forecast_owner_deltas",
-    metadata,
-    *_branch_columns("owner_id"),
-    sa.Index("ix_forecast_owner_deltas_month", "month"),
+forecast_owner_totals, forecast_owner_deltas = _rollup_tables(
+    "forecast_owner_totals", "forecast_owner_deltas", ("month", "owner_id", "stage"), ("month",)
 )
 
 # Forecasts (forecasts.md): one per (hierarchy kind, period) (FC-3). The period is kept with the

@@ -25,13 +25,27 @@ depends_on = None
 MEASURES = ("deals", "amount_cents", "weighted_cents", "probability_sum")
 
 
-def _branch_columns(node: str = "territory_id") -> list[sa.Column[Any]]:
-    return [
-        sa.Column(node, sa.BigInteger(), nullable=False),
-        sa.Column("month", sa.Integer(), nullable=False),
-        sa.Column("stage", sa.String(length=120), nullable=False),
-        *(sa.Column(name, sa.BigInteger(), nullable=False) for name in MEASURES),
-    ]
+def _rollup_tables(
+    name: str, deltas: str, key: tuple[str, str, str], delta_index: tuple[str, ...]
+) -> None:
+    [node] = [k for k in key if k not in ("month", "stage")]
+
+    def columns() -> list[sa.Column[Any]]:
+        return [
+            sa.Column(node, sa.BigInteger(), nullable=False),
+            sa.Column("month", sa.Integer(), nullable=False),
+            sa.Column("stage", sa.String(length=120), nullable=False),
+            *(sa.Column(m, sa.BigInteger(), nullable=False) for m in MEASURES),
+        ]
+
+    op.create_table(
+        name,
+        *columns(),
+        sa.PrimaryKeyConstraint(*key, name=op.f(f"pk_{name}")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(deltas, *columns())
+    op.create_index(f"ix_{deltas}_{delta_index[-1]}", deltas, list(delta_index))
 
 
 def upgrade() -> None:
@@ -54,28 +68,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_territory_ancestors_ancestor", "territory_ancestors", ["ancestor_id", "territory_id"]
     )
-    op.create_table(
+    _rollup_tables(
         "forecast_branches",
-        *_branch_columns(),
-        sa.PrimaryKeyConstraint(
-            "territory_id", "month", "stage", name=op.f("pk_forecast_branches")
-        ),
-        sqlite_with_rowid=False,
+        "forecast_branch_deltas",
+        ("territory_id", "month", "stage"),
+        ("territory_id", "month"),
     )
-    op.create_table("forecast_branch_deltas", *_branch_columns())
-    op.create_index(
-        "ix_forecast_branch_deltas_branch", "forecast_branch_deltas", ["territory_id", "month"]
+    _rollup_tables(
+        "forecast_owner_totals", "forecast_owner_deltas", ("month", "owner_id", "stage"), ("month",)
     )
-    op.create_table(
-        "forecast_owner_totals",
-        *_branch_columns("owner_id"),
-        sa.PrimaryKeyConstraint(
-            "month", "owner_id", "stage", name=op.f("pk_forecast_owner_totals")
-        ),
-        sqlite_with_rowid=False,
-    )
-    op.create_table("forecast_owner_deltas", *_branch_columns("owner_id"))
-    op.create_index("ix_forecast_owner_deltas_month", "forecast_owner_deltas", ["month"])
 
 
 def downgrade() -> None:
