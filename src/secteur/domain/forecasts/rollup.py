@@ -254,7 +254,7 @@ def branch_nodes(
     """The branches whose totals a summary of `node` needs: the node, its children, and the
     excluded branches below it (to take out)."""
     scope = _Scope.of(hierarchy, exclusions)
-    below = hierarchy.subtree(node)
+    below = hierarchy.subtree(node) if scope.excluded_nodes else set()
     cut = sorted(
         n
         for n in scope.excluded_nodes
@@ -332,7 +332,8 @@ def summarise(
     `member_cells`, when given, are the cells the member rows read (by territory and owner,
     for the members only); `cells` may then be summed without owners, which is cheaper to
     read. Without it, `cells` serve both. `totals`, when given, are the figures with
-    descendants of the node and its children (`branch_totals`); `cells` are then not read.
+    descendants of the node and its children (`branch_totals`); `cells` are then not read, and
+    the member rows read `member_cells` only.
     """
     scope = _Scope.of(hierarchy, exclusions)
     separate = member_cells is not None
