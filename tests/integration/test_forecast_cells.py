@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -365,6 +367,44 @@ def test_ADR_0012_an_org_with_the_cells_but_no_branch_totals_gets_them_on_upgrad
         france = forecast_repo.branches(tx.conn, *EVERY_MONTH, [world.root, world.europe])
         assert {(c.territory_id, c.deals) for c in france} == {(world.root, 1), (world.europe, 1)}
     _assert_consistent(app, _columns(app))
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite: one writer at a time
+def test_ADR_0012_a_territory_moved_while_a_deal_is_written_below_it_keeps_the_totals_exact(
+    app: Secteur,
+) -> None:
+    """The move waits for the deal's transaction: otherwise the deal's change goes to the
+    ancestors France had when its statement began, after the move took France's totals from
+    them (Europe would keep a deal it no longer holds)."""
+    world = _world(app)
+    written, release = threading.Event(), threading.Event()
+
+    def write_deal() -> None:
+        with app.write() as tx:
+            deal = _deal(Amount=7.0, Account_Name={"id": str(world.accounts["France"])})
+            [result] = record_service.write_records(
+                tx, setup.admin(tx), _deals(tx), [deal], mode=record_service.Mode.INSERT
+            )
+            assert result.code == "SUCCESS", result
+            written.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=write_deal)
+    writer.start()
+    assert written.wait(10)
+    mover = threading.Thread(
+        target=_move_territory, args=(app, world.countries["France"], world.root)
+    )
+    mover.start()
+    mover.join(0.5)
+    assert mover.is_alive(), "the move did not wait for the deal's transaction"
+    release.set()
+    writer.join(10)
+    mover.join(10)
+    _assert_consistent(app, _columns(app))
+    with app.read() as tx:
+        europe = forecast_repo.branches(tx.conn, *EVERY_MONTH, [world.europe])
+        assert europe == []  # France (with its deal) is no longer below Europe
 
 
 # --- every path, in any order ---

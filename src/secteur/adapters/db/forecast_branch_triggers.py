@@ -56,6 +56,10 @@ TRIGGERS = (
 )
 # A fold at a time on PostgreSQL (pg_try_advisory_xact_lock's key: "FCBR" in ASCII).
 FOLD_LOCK = 0x46434252
+# PostgreSQL: a tree change waits for the transactions writing cells, and they for it ("FCTR"):
+# a deal written under a territory while it moves would otherwise add to the ancestors it had
+# when its statement began, after the move took the branch's totals away from them.
+TREE_LOCK = 0x46435452
 
 
 class _Sql:
@@ -119,6 +123,7 @@ def _territory_statements(sql: _Sql) -> tuple[list[str], list[str]]:
     old_ancestors = "a.territory_id = NEW.id AND a.depth > 0"
     subtree = f"SELECT territory_id FROM {ANCESTORS} WHERE ancestor_id = NEW.id"
     on_move = [
+        *([] if sql.sqlite else [f"PERFORM pg_advisory_xact_lock({TREE_LOCK})"]),
         carry("-", old_ancestors),
         f"DELETE FROM {ANCESTORS} WHERE territory_id IN ({subtree}) AND ancestor_id IN "
         f"(SELECT ancestor_id FROM {ANCESTORS} WHERE territory_id = NEW.id AND depth > 0)",
@@ -195,6 +200,8 @@ def _cell_statements(sql: _Sql) -> Iterator[tuple[str, str, str, list[str]]]:
             event.upper(),
             transition,
             [
+                # Shared: writers of cells never wait for each other, only for a tree change.
+                f"PERFORM pg_advisory_xact_lock_shared({TREE_LOCK})",
                 sql.add(
                     f"SELECT a.ancestor_id, c.month, c.stage, {sql.sums('c')} FROM {rows} c "
                     f"JOIN {ANCESTORS} a ON a.territory_id = c.territory_id "
