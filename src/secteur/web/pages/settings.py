@@ -8,7 +8,7 @@ would refuse.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,25 @@ def id_of(text: str) -> int:
 def optional_id(text: str) -> int | None:
     text = text.strip()
     return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID else None
+
+
+def delete_with_transfer(
+    v: Viewer,
+    transfer_to: str,
+    delete: Callable[[int | None], None],
+    refused: Callable[[str], Response],
+    done: str,
+) -> Response:
+    """A delete whose holders move to `transfer_to` (roles, profiles): the service's refusal
+    (400) shown on the confirmation page, nothing changed; otherwise on to `done`."""
+    try:
+        with v.tx.conn.begin_nested():
+            delete(optional_id(transfer_to))
+    except ServiceError as exc:
+        if exc.status != 400:
+            raise
+        return refused(sentence(exc.message))
+    return RedirectResponse(done, 303)
 
 
 def sentence(message: str) -> str:

@@ -18,8 +18,8 @@ from secteur.web.pages.settings import (
     Problems,
     admin_only,
     chrome,
+    delete_with_transfer,
     id_of,
-    optional_id,
     problems_of,
     sentence,
 )
@@ -251,15 +251,12 @@ async def delete(request: Request, profile_id: str) -> Response:
         with viewer(request, write=True, form=form) as v:
             admin_only(v)
             profile = service.get_profile(v.tx, id_of(profile_id))
-            try:
-                with v.tx.conn.begin_nested():
-                    service.delete_profile(
-                        v.tx, v.actor, profile.id, optional_id(form.get("transfer_to"))
-                    )
-            except ServiceError as exc:
-                if exc.status != 400:
-                    raise
-                return _delete_page(request, v, profile, sentence(exc.message), 400)
-            return RedirectResponse("/settings/profiles?saved=deleted", 303)
+            return delete_with_transfer(
+                v,
+                form.get("transfer_to"),
+                lambda to: service.delete_profile(v.tx, v.actor, profile.id, to),
+                lambda problem: _delete_page(request, v, profile, problem, 400),
+                "/settings/profiles?saved=deleted",
+            )
 
     return await run_in_threadpool(remove)

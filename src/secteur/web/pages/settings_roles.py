@@ -19,6 +19,7 @@ from secteur.web.pages.settings import (
     Problems,
     admin_only,
     chrome,
+    delete_with_transfer,
     id_of,
     optional_id,
     problems_of,
@@ -264,15 +265,12 @@ async def delete_role(request: Request, role_id: str) -> Response:
         with viewer(request, write=True, form=form) as v:
             admin_only(v)
             role = service.get_role(v.tx, id_of(role_id))
-            try:
-                with v.tx.conn.begin_nested():
-                    service.delete_role(
-                        v.tx, v.actor, role.id, optional_id(form.get("transfer_to"))
-                    )
-            except ServiceError as exc:
-                if exc.status != 400:
-                    raise
-                return _delete_page(request, v, role, sentence(exc.message), 400)
-            return RedirectResponse("/settings/roles?saved=deleted", 303)
+            return delete_with_transfer(
+                v,
+                form.get("transfer_to"),
+                lambda to: service.delete_role(v.tx, v.actor, role.id, to),
+                lambda problem: _delete_page(request, v, role, problem, 400),
+                "/settings/roles?saved=deleted",
+            )
 
     return await run_in_threadpool(remove)
