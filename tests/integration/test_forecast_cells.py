@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -28,6 +29,7 @@ from secteur.adapters.db import (
     forecast_branch_triggers,
     forecast_repo,
     forecast_triggers,
+    migrate,
     records_repo,
 )
 from secteur.adapters.db import tables as t
@@ -366,6 +368,26 @@ def test_ADR_0012_an_org_with_the_cells_but_no_branch_totals_gets_them_on_upgrad
         assert forecast_triggers.installed(tx.conn)
         france = forecast_repo.branches(tx.conn, *EVERY_MONTH, [world.root, world.europe])
         assert {(c.territory_id, c.deals) for c in france} == {(world.root, 1), (world.europe, 1)}
+    _assert_consistent(app, _columns(app))
+
+
+def test_ADR_0012_upgrading_a_database_from_revision_0005_fills_the_new_tables(
+    app: Secteur,
+) -> None:
+    """`secteur db upgrade` on a database of the previous release, deals in it: migration 0006
+    adds the tables and the cells' Σ probability, and the triggers are installed and filled."""
+    world = _world(app)
+    france = {"id": str(world.accounts["France"])}
+    setup.insert(app, "Deals", [_deal(Amount=5.0, Probability=40, Account_Name=france)])
+    with app.engine.connect() as conn, conn.begin():
+        command.downgrade(migrate._config(conn), "0005")
+        assert migrate.current_revision(conn) == "0005"
+    upgrade_schema(app)
+    with app.read() as tx:
+        assert migrate.current_revision(tx.conn) == migrate.head_revision()
+        assert forecast_triggers.installed(tx.conn)
+        [branch] = forecast_repo.branches(tx.conn, *EVERY_MONTH, [world.europe])
+        assert (branch.deals, branch.amount_cents, branch.probability_sum) == (1, 500, 4000)
     _assert_consistent(app, _columns(app))
 
 
