@@ -838,16 +838,12 @@ def node_summary(
         cells = forecast_repo.owner_totals(tx.conn, first, last)
         return summarise(h, cells, current, targets, node, **common)
     branches = forecast_repo.branches(tx.conn, first, last, branch_nodes(h, node, exclusions))
-    excluded = forecast_repo.totals(
-        tx.conn, first, last, by="territory_owner", owners=sorted(exclusions.users)
-    )
+    excluded = forecast_repo.owner_cells(tx.conn, first, last, sorted(exclusions.users))
     shown = [node, *h.children[node]]
-    totals = branch_totals(h, branches, current, shown, exclusions, _domain(excluded))
+    totals = branch_totals(h, branches, current, shown, exclusions, excluded)
     members = sorted({t.user_id for t in targets if t.node_id == node and t.user_id is not None})
-    owners = forecast_repo.totals(tx.conn, first, last, by="territory_owner", owners=members)
-    return summarise(
-        h, (), current, targets, node, member_cells=_domain(owners), totals=totals, **common
-    )
+    owners = forecast_repo.owner_cells(tx.conn, first, last, members)
+    return summarise(h, (), current, targets, node, member_cells=owners, totals=totals, **common)
 
 
 def _domain(cells: Sequence[forecast_repo.Cell]) -> list[Cell]:

@@ -12,7 +12,7 @@ from secteur.adapters.db.forecast_branch_triggers import BRANCHES, OWNERS, Rollu
 from secteur.adapters.db.forecast_triggers import MEASURES, ForecastColumns, contributions_sql
 from secteur.domain.forecasts import Cell as Totals
 
-__all__ = ["Cell", "branches", "cells", "owner_totals", "recompute", "totals"]
+__all__ = ["Cell", "branches", "cells", "owner_cells", "owner_totals", "recompute"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -65,34 +65,22 @@ def cells(
     return _read(conn, "forecast_cells", month_from, month_to, by_month)
 
 
-def totals(
-    conn: sa.Connection,
-    month_from: int,
-    month_to: int,
-    *,
-    by: str,
-    owners: Sequence[int] | None = None,
-) -> list[Cell]:
-    """The months' cells summed more coarsely, for summaries: by territory and stage (`by` =
-    "territory", owner 0), by owner and stage ("owner", territory 0), or as `cells` but for
-    some owners only ("territory_owner" with `owners`). A quarter at the root of a large
-    tree reads tens of thousands of rows instead of every (territory, owner) pair."""
+def owner_cells(
+    conn: sa.Connection, month_from: int, month_to: int, owners: Sequence[int]
+) -> list[Totals]:
+    """Some owners' cells over the months, by territory and stage, as the engine's cells: a
+    summary's members and excluded users (index `ix_forecast_cells_owner`)."""
+    if not owners:
+        return []
     marker = _marker(conn)
-    territory = "territory_id" if by in ("territory", "territory_owner") else "0"
-    owner = "owner_id" if by in ("owner", "territory_owner") else "0"
-    keys = ", ".join(k for k in (territory, owner) if k != "0") + ", stage"
-    where = f"month BETWEEN {marker} AND {marker}"
-    params: list[int] = [month_from, month_to]
-    if owners is not None:
-        if not owners:
-            return []
-        where += f" AND owner_id IN ({', '.join([marker] * len(owners))})"
-        params += [int(o) for o in owners]
+    listed = ", ".join([marker] * len(owners))
     query = (
-        f"SELECT {territory}, {owner}, {int(month_from)}, stage, {SUMS} FROM forecast_cells "
-        f"WHERE {where} GROUP BY {keys} HAVING sum(deals) <> 0"
+        f"SELECT territory_id, owner_id, stage, {SUMS} FROM forecast_cells "
+        f"WHERE month BETWEEN {marker} AND {marker} AND owner_id IN ({listed}) "
+        "GROUP BY territory_id, owner_id, stage HAVING sum(deals) <> 0"
     )
-    return [Cell(*row) for row in conn.exec_driver_sql(query, tuple(params))]
+    params = (month_from, month_to, *(int(o) for o in owners))
+    return [Totals(*row) for row in conn.exec_driver_sql(query, params).fetchall()]
 
 
 def _rollup(
