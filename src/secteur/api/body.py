@@ -55,8 +55,8 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def envelope_list(body: Any, key: str, limit: int) -> list[Any]:
-    """The list under `key` of `{key: [...]}`, with Zoho's request-level errors."""
+def _under(body: Any, key: str) -> Any:
+    """What a JSON-object body holds under `key`, or Zoho's request-level error."""
     if not isinstance(body, dict):
         raise ServiceError(
             "INVALID_DATA",
@@ -67,7 +67,12 @@ def envelope_list(body: Any, key: str, limit: int) -> list[Any]:
         raise ServiceError(
             "REQUIRED_PARAM_MISSING", f"the {key} key is missing", {"param_name": key}
         )
-    items = body[key]
+    return body[key]
+
+
+def envelope_list(body: Any, key: str, limit: int) -> list[Any]:
+    """The list under `key` of `{key: [...]}`, with Zoho's request-level errors."""
+    items = _under(body, key)
     if not isinstance(items, list):
         raise ServiceError(
             "INVALID_DATA",
@@ -87,17 +92,7 @@ def envelope_list(body: Any, key: str, limit: int) -> list[Any]:
 
 def envelope_object(body: Any, key: str) -> Mapping[str, Any]:
     """The object under `key` of a settings body (`{"forecast": {...}}`), or Zoho's error."""
-    if not isinstance(body, dict):
-        raise ServiceError(
-            "INVALID_DATA",
-            "the request body must be a JSON object",
-            {"expected_data_type": "jsonobject"},
-        )
-    if key not in body:
-        raise ServiceError(
-            "REQUIRED_PARAM_MISSING", f"the {key} key is missing", {"param_name": key}
-        )
-    found = body[key]
+    found = _under(body, key)
     if not isinstance(found, Mapping):
         raise ServiceError(
             "INVALID_DATA",

@@ -742,12 +742,12 @@ def set_targets(
     administrators = administrator_of(tx)
     roles = role_of(tx)
     out: list[ServiceError | None] = []
+    # Read once, kept as the items write: a later item sees an earlier one's target.
+    stored = {(x.node_id, x.user_id): x for x in forecast_store.targets(tx.conn, forecast_id)}
     for index, item in enumerate(items):
         try:
             node, user, cents = _target_item(tx, h, index, item)
-            current = {
-                (x.node_id, x.user_id): x for x in forecast_store.targets(tx.conn, forecast_id)
-            }.get((node, user))
+            current = stored.get((node, user))
             try:
                 may_set_target(
                     h,
@@ -766,10 +766,12 @@ def set_targets(
             before = {"node": node, "user": user, "target": current.amount if current else None}
             if cents is None:
                 forecast_store.delete_target(tx.conn, forecast_id, node, user)
+                stored.pop((node, user), None)
             else:
                 forecast_store.upsert_target(
                     tx.conn, forecast_id, node, user, cents, actor.id, tx.now
                 )
+                stored[(node, user)] = Target(node, user, cents / 100, actor.id)
             after = {**before, "target": None if cents is None else cents / 100}
             config_change(tx, actor, "forecast", forecast_id, "set_target", before, after)
         except ServiceError as exc:
